@@ -1,0 +1,1 @@
+"""Generated gRPC stubs of protos/jepa/v1 (python protos/generate.py)."""
