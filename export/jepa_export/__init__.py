@@ -1,0 +1,1 @@
+"""Export stage: trained JEPA checkpoints -> verified ONNX -> a Triton model repository."""
