@@ -1,0 +1,50 @@
+"""Python SDK of jepa-serve: sync and asyncio gRPC clients with numpy results (grpcio, protobuf, numpy only)."""
+
+from jepa_client.aio import AsyncClient
+from jepa_client.client import Client
+from jepa_client.errors import (
+    AlreadyExistsError,
+    CancelledError,
+    DeadlineExceededError,
+    FailedPreconditionError,
+    InternalError,
+    InvalidArgumentError,
+    JepaError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UnavailableError,
+    UnimplementedError,
+)
+from jepa_client.options import DEFAULT_ADDRESS, ClientOptions, TlsOptions
+from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding, WindowEmbedding
+from jepa_client.retry import RetryPolicy
+from jepa_client.rpc import Rpc
+
+__all__ = [
+    "DEFAULT_ADDRESS",
+    "AlreadyExistsError",
+    "AsyncClient",
+    "CancelledError",
+    "Client",
+    "ClientOptions",
+    "DeadlineExceededError",
+    "FailedPreconditionError",
+    "InternalError",
+    "InvalidArgumentError",
+    "JepaError",
+    "ModelInfo",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ResourceExhaustedError",
+    "RetryPolicy",
+    "Rpc",
+    "TextEmbeddings",
+    "TlsOptions",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "UnimplementedError",
+    "VideoEmbedding",
+    "WindowEmbedding",
+]

@@ -1,0 +1,77 @@
+"""asyncio client of a jepa-serve gateway (grpc.aio); same behaviour as `Client`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from types import TracebackType
+
+import grpc
+import grpc.aio
+from google.protobuf.message import Message
+
+from jepa_client import convert, rpc
+from jepa_client.base import ClientBase
+from jepa_client.errors import error_from_rpc
+from jepa_client.options import ClientOptions
+from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding
+from jepa_client.rpc import ResultT, Rpc
+
+
+class AsyncClient(ClientBase):
+    """asyncio twin of `Client`; create it inside the event loop that uses it (grpc.aio binds to it)."""
+
+    def __init__(self, options: ClientOptions | str | None = None) -> None:
+        super().__init__(options, grpc.aio)
+
+    async def invoke(self, rpc: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> ResultT:
+        """See `Client.invoke`."""
+        call, attempts = self._start(rpc, timeout)
+        while True:
+            try:
+                response = await call(request, timeout=attempts.remaining(), metadata=self._metadata)
+            except grpc.RpcError as failure:
+                backoff = attempts.backoff_after(failure.code())  # type: ignore[attr-defined]
+                if backoff is None:
+                    raise error_from_rpc(failure) from failure
+                await asyncio.sleep(backoff)
+            else:
+                return rpc.to_result(response)
+
+    async def embed_video(
+        self,
+        video: convert.VideoSource = None,
+        *,
+        uri: str = "",
+        model: str = "",
+        frames_per_clip: int = 0,
+        frame_step: int = 0,
+        fps: float = 0.0,
+        window_stride: int = 0,
+        return_windows: bool = False,
+        frames_fps: float = 0.0,
+        timeout: float | None = None,
+    ) -> VideoEmbedding:
+        """See `Client.embed_video`; the file is read and the frames copied off the event loop."""
+        request = await asyncio.to_thread(
+            convert.video_request, video, uri=uri, model=model, return_windows=return_windows, frames_fps=frames_fps,
+            frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride,
+        )
+        return await self.invoke(rpc.EMBED_VIDEO, request, timeout=timeout)
+
+    async def embed_text(self, texts: str | Sequence[str], *, model: str = "", timeout: float | None = None) -> TextEmbeddings:
+        """See `Client.embed_text`."""
+        return await self.invoke(rpc.EMBED_TEXT, convert.text_request(texts, model), timeout=timeout)
+
+    async def list_models(self, *, timeout: float | None = None) -> tuple[ModelInfo, ...]:
+        """See `Client.list_models`."""
+        return await self.invoke(rpc.LIST_MODELS, rpc.LIST_MODELS.request_type(), timeout=timeout)
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()

@@ -1,0 +1,38 @@
+"""What the sync and async clients share: options, channel, metadata, per-method callables, attempts."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from jepa_client.options import ClientOptions
+from jepa_client.retry import Attempts
+from jepa_client.rpc import Rpc
+
+
+class ClientBase:
+    def __init__(self, options: ClientOptions | str | None, channel_module: ModuleType) -> None:
+        if options is None:
+            options = ClientOptions()
+        elif isinstance(options, str):
+            options = ClientOptions(address=options)
+        self.options = options
+        self._metadata = options.metadata()
+        self._channel = options.open_channel(channel_module)
+        self._callables: dict[str, Any] = {}
+
+    def _start(self, rpc: Rpc[Any], timeout: float | None) -> tuple[Any, Attempts]:
+        """The channel's callable for `rpc` and a fresh attempt budget (timeout None: the options' default)."""
+        call = self._callables.get(rpc.path)
+        if call is None:
+            call = self._callables[rpc.path] = self._channel.unary_unary(
+                rpc.path,
+                request_serializer=rpc.request_type.SerializeToString,
+                response_deserializer=rpc.response_type.FromString,
+            )
+        attempts = Attempts(
+            self.options.retry,
+            idempotent=rpc.idempotent,
+            timeout=self.options.timeout if timeout is None else timeout,
+        )
+        return call, attempts

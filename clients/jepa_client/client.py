@@ -1,0 +1,82 @@
+"""Blocking client of a jepa-serve gateway."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+import grpc
+from google.protobuf.message import Message
+
+from jepa_client import convert, rpc
+from jepa_client.base import ClientBase
+from jepa_client.errors import error_from_rpc
+from jepa_client.options import ClientOptions
+from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding
+from jepa_client.rpc import ResultT, Rpc
+
+
+class Client(ClientBase):
+    """Blocking client. `Client("host:50051")` or `Client(ClientOptions(...))`; close it or use `with`.
+
+    Every call carries the token, gets a deadline (`timeout`, else the options' default, covering
+    retries), is retried after UNAVAILABLE when idempotent, and raises a `JepaError` on failure.
+    """
+
+    def __init__(self, options: ClientOptions | str | None = None) -> None:
+        super().__init__(options, grpc)
+
+    def invoke(self, rpc: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> ResultT:
+        """Call any jepa.v1 method described by `rpc` and return its converted result."""
+        call, attempts = self._start(rpc, timeout)
+        while True:
+            try:
+                response = call(request, timeout=attempts.remaining(), metadata=self._metadata)
+            except grpc.RpcError as failure:
+                backoff = attempts.backoff_after(failure.code())  # type: ignore[attr-defined]
+                if backoff is None:
+                    raise error_from_rpc(failure) from failure
+                time.sleep(backoff)
+            else:
+                return rpc.to_result(response)
+
+    def embed_video(
+        self,
+        video: convert.VideoSource = None,
+        *,
+        uri: str = "",
+        model: str = "",
+        frames_per_clip: int = 0,
+        frame_step: int = 0,
+        fps: float = 0.0,
+        window_stride: int = 0,
+        return_windows: bool = False,
+        frames_fps: float = 0.0,
+        timeout: float | None = None,
+    ) -> VideoEmbedding:
+        """Embed one video: a file path (its bytes are sent), encoded bytes, a uint8 (T, H, W, 3)
+        frame array (`frames_fps` is its frame rate, for window times), or `uri=` a file the server
+        can read. Sampling values of 0 take the server's defaults."""
+        request = convert.video_request(
+            video, uri=uri, model=model, return_windows=return_windows, frames_fps=frames_fps,
+            frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride,
+        )
+        return self.invoke(rpc.EMBED_VIDEO, request, timeout=timeout)
+
+    def embed_text(self, texts: str | Sequence[str], *, model: str = "", timeout: float | None = None) -> TextEmbeddings:
+        """Embed one text or a batch; `embeddings` has one row per text, in order."""
+        return self.invoke(rpc.EMBED_TEXT, convert.text_request(texts, model), timeout=timeout)
+
+    def list_models(self, *, timeout: float | None = None) -> tuple[ModelInfo, ...]:
+        """The models the server can use, with dimensions and embedding spaces."""
+        return self.invoke(rpc.LIST_MODELS, rpc.LIST_MODELS.request_type(), timeout=timeout)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

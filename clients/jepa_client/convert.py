@@ -1,0 +1,133 @@
+"""Conversion between the jepa.v1 messages and Python/numpy values; both clients use only this."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding, WindowEmbedding
+from jepa_client.v1 import common_pb2, embedding_pb2
+
+VideoSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, None]
+
+
+def frames_message(frames: np.ndarray, fps: float = 0.0) -> common_pb2.Frames:
+    """RGB frames uint8 (T, H, W, 3) as a `Frames` message."""
+    if frames.dtype != np.uint8:
+        raise TypeError(f"frames: got dtype {frames.dtype}, need uint8")
+    if frames.ndim != 4 or frames.shape[3] != 3 or 0 in frames.shape:
+        raise ValueError(f"frames: got shape {frames.shape}, need (T, H, W, 3) with T, H, W > 0")
+    num_frames, height, width, _ = frames.shape
+    return common_pb2.Frames(
+        data=np.ascontiguousarray(frames).tobytes(), num_frames=num_frames, height=height, width=width, fps=fps
+    )
+
+
+def frames_array(frames: common_pb2.Frames) -> np.ndarray:
+    """The (T, H, W, 3) uint8 array of a `Frames` message (a read-only view of its bytes)."""
+    shape = (frames.num_frames, frames.height, frames.width, 3)
+    expected = int(np.prod(shape))
+    if len(frames.data) != expected:
+        raise ValueError(f"frames.data: got {len(frames.data)} bytes, need {expected} for shape {shape}")
+    return np.frombuffer(frames.data, dtype=np.uint8).reshape(shape)
+
+
+def video_input(
+    source: VideoSource,
+    *,
+    uri: str = "",
+    frames_fps: float = 0.0,
+    frames_per_clip: int = 0,
+    frame_step: int = 0,
+    fps: float = 0.0,
+    window_stride: int = 0,
+) -> common_pb2.VideoInput:
+    """A `VideoInput` from a file path (read here, sent encoded), encoded bytes, frames, or a server URI."""
+    for name, value in (("frames_per_clip", frames_per_clip), ("frame_step", frame_step), ("fps", fps),
+                        ("window_stride", window_stride), ("frames_fps", frames_fps)):
+        if value < 0:
+            raise ValueError(f"{name}: got {value}, need >= 0 (0 = server default)")
+    if (source is None) == (not uri):
+        raise ValueError("video: pass either a source (path, bytes or frames) or uri=..., not both or neither")
+    sampling = common_pb2.Sampling(
+        frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride
+    )
+    if uri:
+        return common_pb2.VideoInput(uri=uri, sampling=sampling)
+    if isinstance(source, np.ndarray):
+        return common_pb2.VideoInput(frames=frames_message(source, frames_fps), sampling=sampling)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return common_pb2.VideoInput(encoded=bytes(source), sampling=sampling)
+    if isinstance(source, (str, os.PathLike)):
+        return common_pb2.VideoInput(encoded=Path(source).read_bytes(), sampling=sampling)
+    raise TypeError(f"video: got {type(source).__name__}, need a path, bytes or a uint8 (T, H, W, 3) array")
+
+
+def video_request(
+    source: VideoSource,
+    *,
+    uri: str = "",
+    model: str = "",
+    return_windows: bool = False,
+    frames_fps: float = 0.0,
+    frames_per_clip: int = 0,
+    frame_step: int = 0,
+    fps: float = 0.0,
+    window_stride: int = 0,
+) -> embedding_pb2.EmbedVideoRequest:
+    video = video_input(
+        source, uri=uri, frames_fps=frames_fps, frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps,
+        window_stride=window_stride,
+    )
+    return embedding_pb2.EmbedVideoRequest(video=video, model=model, return_windows=return_windows)
+
+
+def vector(embedding: common_pb2.Embedding) -> np.ndarray:
+    return np.asarray(embedding.values, dtype=np.float32)
+
+
+def model_info(model: common_pb2.ModelInfo) -> ModelInfo:
+    return ModelInfo(model.name, model.version, model.dimension, model.embedding_space)
+
+
+def video_embedding(response: embedding_pb2.EmbedVideoResponse) -> VideoEmbedding:
+    windows = tuple(
+        WindowEmbedding(window.index, window.start_seconds, window.end_seconds, vector(window.embedding))
+        for window in response.windows
+    )
+    return VideoEmbedding(
+        model=model_info(response.model),
+        embedding=vector(response.embedding),
+        windows=windows,
+        frames_decoded=response.frames_decoded,
+        num_windows=response.num_windows,
+        duration_seconds=response.duration_seconds,
+    )
+
+
+def text_request(texts: str | Sequence[str], model: str = "") -> embedding_pb2.EmbedTextRequest:
+    """One string or a sequence of strings (a bare str is one text, not its characters)."""
+    batch = [texts] if isinstance(texts, str) else list(texts)
+    for position, text in enumerate(batch):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{position}]: got {type(text).__name__}, need str")
+    return embedding_pb2.EmbedTextRequest(texts=batch, model=model)
+
+
+def text_embeddings(response: embedding_pb2.EmbedTextResponse) -> TextEmbeddings:
+    model = model_info(response.model)
+    lengths = sorted({len(embedding.values) for embedding in response.embeddings})
+    if len(lengths) > 1:
+        raise ValueError(f"embeddings: the server sent vectors of lengths {lengths}, need one length")
+    dimension = lengths[0] if lengths else model.dimension
+    rows = [embedding.values for embedding in response.embeddings]
+    embeddings = np.array(rows, dtype=np.float32).reshape(len(rows), dimension)
+    return TextEmbeddings(model=model, embeddings=embeddings)
+
+
+def model_list(response: embedding_pb2.ListModelsResponse) -> tuple[ModelInfo, ...]:
+    return tuple(model_info(model) for model in response.models)

@@ -1,0 +1,48 @@
+"""The jepa.v1 methods the clients call: wire path, message types, retry safety, result conversion.
+
+Adding a method to the SDK is one entry here plus a one-line wrapper in each client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+from google.protobuf import message_factory
+from google.protobuf.message import Message
+
+from jepa_client import convert
+from jepa_client.v1 import embedding_pb2
+
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(frozen=True)
+class Rpc(Generic[ResultT]):
+    """One unary method. `idempotent`: sending it twice has the effect of sending it once, so a
+    call that failed with UNAVAILABLE may be resent (never true for writes such as IndexVideos)."""
+
+    path: str
+    request_type: type[Message]
+    response_type: type[Message]
+    idempotent: bool
+    to_result: Callable[[Any], ResultT]
+
+
+def rpc(stubs: ModuleType, service: str, method: str, *, idempotent: bool, to_result: Callable[[Any], ResultT]) -> Rpc[ResultT]:
+    """The Rpc of `service.method` as declared in the generated `stubs` module (fails at import if absent)."""
+    descriptor = stubs.DESCRIPTOR.services_by_name[service].methods_by_name[method]
+    return Rpc(
+        path=f"/{descriptor.containing_service.full_name}/{descriptor.name}",
+        request_type=message_factory.GetMessageClass(descriptor.input_type),
+        response_type=message_factory.GetMessageClass(descriptor.output_type),
+        idempotent=idempotent,
+        to_result=to_result,
+    )
+
+
+EMBED_VIDEO = rpc(embedding_pb2, "EmbeddingService", "EmbedVideo", idempotent=True, to_result=convert.video_embedding)
+EMBED_TEXT = rpc(embedding_pb2, "EmbeddingService", "EmbedText", idempotent=True, to_result=convert.text_embeddings)
+LIST_MODELS = rpc(embedding_pb2, "EmbeddingService", "ListModels", idempotent=True, to_result=convert.model_list)
