@@ -1,0 +1,1 @@
+"""jepa-serve server: gateway, Triton adapters and the local Triton launcher."""
