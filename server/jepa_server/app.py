@@ -1,0 +1,155 @@
+"""Assemble and run the gateway: gRPC server, health, reflection, metrics, Triton watch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from jepa_client.v1 import embedding_pb2, embedding_pb2_grpc
+from jepa_server.api.embedding_servicer import build_embedding_servicer
+from jepa_server.api.guard import RpcGuard
+from jepa_server.backends.triton import TritonBackend
+from jepa_server.core.embedding import Embedder
+from jepa_server.core.registry import ModelRegistry
+from jepa_server.errors import BackendUnavailable, GatewayError
+from jepa_server.media.pool import VideoPreparer
+from jepa_server.metrics import GatewayMetrics
+from jepa_server.settings import Settings
+
+log = logging.getLogger("jepa_server")
+
+SERVICE_NAMES = (embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name,)
+
+
+class _NotReadyRegistry(ModelRegistry):
+    """Stands in until Triton's models are discovered: every lookup answers UNAVAILABLE."""
+
+    def __init__(self) -> None:
+        self.video, self.text, self.default_video, self.default_text = {}, {}, "", ""
+
+    def video_model(self, name: str):
+        raise BackendUnavailable("triton", "the gateway has not loaded its models from Triton yet")
+
+    text_model = video_model
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = GatewayMetrics()
+        self.backend = TritonBackend(settings.triton_url, settings.triton_timeout_s)
+        self.preparer = VideoPreparer(settings.decode_workers, settings.max_concurrent_decodes)
+        self.embedder = Embedder(_NotReadyRegistry(), self.backend, self.preparer, self.metrics, settings)
+        self.guard = RpcGuard(self.metrics, settings.max_concurrent_requests)
+        self.health = health.aio.HealthServicer()
+        self.server: grpc.aio.Server | None = None
+        self.port: int = 0
+        self.metrics_port: int = 0
+        self._metrics_server = None
+        self._watch_task: asyncio.Task | None = None
+        self.ready = asyncio.Event()
+
+    async def start(self) -> None:
+        options = [
+            ("grpc.max_receive_message_length", self.settings.max_message_bytes),
+            ("grpc.max_send_message_length", self.settings.max_message_bytes),
+        ]
+        self.server = grpc.aio.server(options=options)
+        embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(
+            build_embedding_servicer(self.embedder, self.guard, self.settings), self.server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
+        self.port = self.server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        if self.port == 0:
+            raise RuntimeError(f"port: cannot bind {self.settings.host}:{self.settings.port}")
+        await self._set_serving(False)
+        if self.settings.metrics_port is not None:
+            self._metrics_server, _ = start_http_server(self.settings.metrics_port, addr=self.settings.host, registry=self.metrics.registry)
+            self.metrics_port = self._metrics_server.server_port
+        await self.preparer.start()
+        await self.server.start()
+        self._watch_task = asyncio.create_task(self._watch_triton())
+        log.info("gateway listening on %s:%d (metrics :%d)", self.settings.host, self.port, self.metrics_port)
+
+    async def _set_serving(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for service in ("", *SERVICE_NAMES):
+            await self.health.set(service, status)
+        if serving:
+            self.ready.set()
+        else:
+            self.ready.clear()
+
+    async def _load_models(self) -> None:
+        """Discover Triton's models and warm each one up: ready means every model has answered."""
+        served = await self.backend.discover()
+        registry = ModelRegistry(
+            served, self.settings.model_repository, self.settings.token_bucket, self.settings.default_video_model, self.settings.default_text_model
+        )
+        if self.settings.warmup:
+            await self._warm_up(registry)
+        self.embedder.registry = registry
+        log.info("models: video %s, text %s", sorted(registry.video), sorted(registry.text))
+
+    async def _warm_up(self, registry: ModelRegistry) -> None:
+        for model in registry.video.values():
+            geometry = model.geometry
+            pixels = np.zeros((1, geometry.frames_per_clip, 3, geometry.crop_size, geometry.crop_size), np.float32)
+            await self.backend.infer(model.served, {"pixel_values_videos": pixels}, [model.output])
+        for model in registry.text.values():
+            tokens = model.tokenizer.encode(["warm-up"])
+            await self.backend.infer(
+                model.served, {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask}, [model.output]
+            )
+
+    async def _watch_triton(self, interval_s: float = 1.0) -> None:
+        """Follow Triton's readiness: NOT_SERVING while it is down, reload models when it is back."""
+        loaded = False
+        while True:
+            up = await self.backend.is_ready()
+            self.metrics.triton_up.set(1 if up else 0)
+            if up and not loaded:
+                try:
+                    await self._load_models()
+                    loaded = True
+                    await self._set_serving(True)
+                except (GatewayError, Exception) as error:  # noqa: BLE001 - retried on the next tick
+                    log.warning("models not ready yet: %s", error)
+            elif not up and loaded:
+                loaded = False
+                await self._set_serving(False)
+                log.warning("Triton at %s is not ready; serving UNAVAILABLE until it is back", self.settings.triton_url)
+            await asyncio.sleep(interval_s)
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop taking calls, let in-flight calls finish within the grace period, release everything."""
+        await self._set_serving(False)
+        if self._watch_task:
+            self._watch_task.cancel()
+        if self.server:
+            await self.server.stop(grace_s)
+        await self.backend.close()
+        self.preparer.close()
+        if self._metrics_server:
+            self._metrics_server.shutdown()
+
+
+async def serve_forever(settings: Settings, grace_s: float = 10.0) -> None:
+    gateway = Gateway(settings)
+    await gateway.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"jepa-serve gateway on {settings.host}:{gateway.port}, metrics on :{gateway.metrics_port}", flush=True)
+    await stop.wait()
+    log.info("draining (grace %.0f s)", grace_s)
+    await gateway.stop(grace_s)

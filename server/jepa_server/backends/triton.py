@@ -1,0 +1,134 @@
+"""Triton adapter: discover the served jepa models and run inferences over gRPC (KServe v2).
+
+Knows nothing about the gateway's gRPC messages; speaks numpy in and out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import numpy as np
+import tritonclient.grpc.aio as triton_grpc
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+
+from jepa_server.errors import BackendUnavailable, DeadlineExceeded, GatewayError, InvalidInput
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model Triton serves, as described by its config.pbtxt (docs/repository-format.md)."""
+
+    name: str
+    version: str
+    role: str
+    max_batch_size: int
+    inputs: dict[str, list[int]]
+    outputs: dict[str, list[int]]
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedding_space(self) -> str:
+        return self.parameters.get("jepa.embedding_space", self.name)
+
+    def output_dimension(self, output: str) -> int:
+        return int(self.outputs[output][-1])
+
+
+_UNREACHABLE_MARKERS = ("unavailable", "connect", "socket closed", "connection refused", "failed to connect", "broken pipe")
+
+
+def _map_triton_error(error: InferenceServerException, model: str) -> GatewayError:
+    status = (error.status() or "").upper()
+    text = error.message() or str(error)
+    if "DEADLINE" in status or "deadline" in text.lower():
+        return DeadlineExceeded("deadline", f"Triton did not answer for model {model} in time")
+    if "UNAVAILABLE" in status or any(marker in text.lower() for marker in _UNREACHABLE_MARKERS):
+        return BackendUnavailable("triton", f"inference server unreachable for model {model}: {text}")
+    if "INVALID_ARG" in status:
+        return InvalidInput("model", f"{model} rejected the request: {text}")
+    return BackendUnavailable("triton", f"model {model} failed: {text}")
+
+
+class TritonBackend:
+    """One long-lived `tritonclient.grpc.aio` client shared by every request."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self._client: triton_grpc.InferenceServerClient | None = None
+
+    @property
+    def client(self) -> triton_grpc.InferenceServerClient:
+        if self._client is None:
+            self._client = triton_grpc.InferenceServerClient(self.url)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def is_ready(self) -> bool:
+        try:
+            return bool(await self.client.is_server_ready(client_timeout=2.0))
+        except (InferenceServerException, OSError, asyncio.TimeoutError):
+            return False
+
+    async def discover(self) -> dict[str, ServedModel]:
+        """Every ready model whose config carries a `jepa.role` parameter."""
+        try:
+            index = await self.client.get_model_repository_index(as_json=True, client_timeout=self.timeout_s)
+        except InferenceServerException as error:
+            raise _map_triton_error(error, "(repository index)") from error
+        models: dict[str, ServedModel] = {}
+        for entry in index.get("models", []):
+            if entry.get("state") != "READY":
+                continue
+            config = (await self.client.get_model_config(entry["name"], as_json=True, client_timeout=self.timeout_s))["config"]
+            parameters = {key: value.get("string_value", "") for key, value in config.get("parameters", {}).items()}
+            if "jepa.role" not in parameters:
+                continue
+            models[entry["name"]] = ServedModel(
+                name=entry["name"],
+                version=entry.get("version", "1"),
+                role=parameters["jepa.role"],
+                max_batch_size=int(config.get("max_batch_size", 0)),
+                inputs={tensor["name"]: [int(d) for d in tensor.get("dims", [])] for tensor in config.get("input", [])},
+                outputs={tensor["name"]: [int(d) for d in tensor.get("dims", [])] for tensor in config.get("output", [])},
+                parameters=parameters,
+            )
+        return models
+
+    async def infer(
+        self,
+        model: ServedModel,
+        inputs: dict[str, np.ndarray],
+        output_names: list[str],
+        timeout_s: float | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Run one inference; a batch larger than the model's max_batch_size is split."""
+        batch = next(iter(inputs.values())).shape[0]
+        step = model.max_batch_size or batch
+        if batch > step:
+            parts = await asyncio.gather(
+                *(
+                    self.infer(model, {name: array[start : start + step] for name, array in inputs.items()}, output_names, timeout_s)
+                    for start in range(0, batch, step)
+                )
+            )
+            return {name: np.concatenate([part[name] for part in parts]) for name in output_names}
+        triton_inputs = []
+        for name, array in inputs.items():
+            tensor = triton_grpc.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+            tensor.set_data_from_numpy(array)
+            triton_inputs.append(tensor)
+        requested = [triton_grpc.InferRequestedOutput(name) for name in output_names]
+        timeout = self.timeout_s if timeout_s is None else max(0.001, min(timeout_s, self.timeout_s))
+        try:
+            result = await self.client.infer(
+                model.name, triton_inputs, outputs=requested, client_timeout=timeout, timeout=int(timeout * 1e6)
+            )
+        except InferenceServerException as error:
+            raise _map_triton_error(error, model.name) from error
+        return {name: result.as_numpy(name) for name in output_names}

@@ -1,0 +1,1 @@
+"""Video input: decoding with PyAV, frame sampling, windowing and pixel preprocessing."""

@@ -1,0 +1,253 @@
+"""Decode a video (encoded bytes, a file, or raw frames) into model-ready clip windows.
+
+Runs inside the decode process pool: everything here is CPU work and must not block the event
+loop. Frames are resized with FFmpeg's scaler straight from the decoder's pixel format (short side
+to `resize_short_side`, as the V-JEPA 2 processor does), centre-cropped, and only the sampled
+frames are converted at all.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from pydantic import BaseModel
+
+from jepa_server.errors import InvalidInput, LimitExceeded
+
+
+class ClipGeometry(BaseModel, frozen=True):
+    """How a video model wants its pixels (read from the model's Triton config)."""
+
+    frames_per_clip: int
+    crop_size: int
+    resize_short_side: int
+    tubelet_size: int = 2
+    image_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    image_std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
+class SamplingPlan(BaseModel, frozen=True):
+    """Which decoded frames are kept and how they are cut into windows."""
+
+    frames_per_clip: int
+    frame_step: int = 1
+    # Resample to this rate (frames per second) instead of frame_step; 0 = off.
+    fps: float = 0.0
+    # Frames between window starts; 0 = frames_per_clip (no overlap).
+    window_stride: int = 0
+    max_windows: int = 256
+
+
+class DecodeLimits(BaseModel, frozen=True):
+    max_decoded_frames: int = 4096
+    max_video_seconds: float = 3600.0
+    max_video_pixels: int = 3840 * 2160
+
+
+class RawFrames(BaseModel, frozen=True):
+    """uint8 RGB frames T x H x W x 3 as sent by a client."""
+
+    data: bytes
+    num_frames: int
+    height: int
+    width: int
+    fps: float = 0.0
+
+
+VideoSource = bytes | Path | RawFrames
+
+
+@dataclass(frozen=True)
+class WindowSpan:
+    index: int
+    start_seconds: float
+    end_seconds: float
+
+
+@dataclass(frozen=True)
+class PreparedVideo:
+    """Normalised pixels of every window, (W, T, 3, S, S) float32, and where each window lies."""
+
+    pixel_values: np.ndarray
+    windows: list[WindowSpan]
+    frames_decoded: int
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class _SampledFrames:
+    frames: np.ndarray  # (N, S, S, 3) uint8, resized and cropped
+    timestamps: np.ndarray  # (N,) seconds
+    frame_seconds: float  # duration of one sampled frame
+    frames_decoded: int
+    duration_seconds: float
+
+
+def _resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
+    scale = short_side / min(width, height)
+    return max(short_side, round(width * scale)), max(short_side, round(height * scale))
+
+
+def _centre_crop(image: np.ndarray, crop_size: int) -> np.ndarray:
+    top = (image.shape[0] - crop_size) // 2
+    left = (image.shape[1] - crop_size) // 2
+    return image[top : top + crop_size, left : left + crop_size]
+
+
+def _resize_and_crop(frame: av.VideoFrame, geometry: ClipGeometry) -> np.ndarray:
+    width, height = _resized_size(frame.width, frame.height, geometry.resize_short_side)
+    rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="BILINEAR")
+    return _centre_crop(rgb, geometry.crop_size)
+
+
+class _FrameSelector:
+    """Keeps every `frame_step`-th frame, or one frame per 1/fps seconds when fps is set."""
+
+    def __init__(self, plan: SamplingPlan) -> None:
+        self.plan = plan
+        self.next_time = 0.0
+
+    def keep(self, index: int, timestamp: float) -> bool:
+        if self.plan.fps > 0:
+            if timestamp + 1e-6 < self.next_time:
+                return False
+            self.next_time += 1.0 / self.plan.fps
+            while self.next_time <= timestamp:
+                self.next_time += 1.0 / self.plan.fps
+            return True
+        return index % max(1, self.plan.frame_step) == 0
+
+    def sampled_frame_seconds(self, source_fps: float) -> float:
+        if self.plan.fps > 0:
+            return 1.0 / self.plan.fps
+        return max(1, self.plan.frame_step) / source_fps if source_fps > 0 else 0.0
+
+
+def _frames_needed(plan: SamplingPlan) -> int:
+    stride = plan.window_stride or plan.frames_per_clip
+    return plan.frames_per_clip + stride * (plan.max_windows - 1)
+
+
+def _open_container(source: bytes | Path) -> av.container.InputContainer:
+    field = "video.uri" if isinstance(source, Path) else "video.encoded"
+    if isinstance(source, bytes) and not source:
+        raise InvalidInput(field, "empty video")
+    try:
+        return av.open(str(source) if isinstance(source, Path) else io.BytesIO(source), mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError, ValueError) as error:
+        raise InvalidInput(field, f"not a decodable video container ({error})") from error
+
+
+def _sample_encoded(source: bytes | Path, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> _SampledFrames:
+    field = "video.uri" if isinstance(source, Path) else "video.encoded"
+    with _open_container(source) as container:
+        if not container.streams.video:
+            raise InvalidInput(field, "the container has no video stream")
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width * height > limits.max_video_pixels:
+            raise LimitExceeded(field, f"resolution {width}x{height} exceeds the limit of {limits.max_video_pixels} pixels")
+        header_seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
+        if header_seconds > limits.max_video_seconds:
+            raise LimitExceeded(field, f"duration {header_seconds:.1f} s exceeds the limit of {limits.max_video_seconds:.0f} s")
+        source_fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+        stream.thread_type = "AUTO"
+        selector = _FrameSelector(plan)
+        wanted = _frames_needed(plan)
+        frames: list[np.ndarray] = []
+        timestamps: list[float] = []
+        decoded = 0
+        last_time = 0.0
+        try:
+            for frame in container.decode(stream):
+                decoded += 1
+                if decoded > limits.max_decoded_frames:
+                    raise LimitExceeded(field, f"more than {limits.max_decoded_frames} frames decoded (max_decoded_frames)")
+                timestamp = float(frame.time) if frame.time is not None else (decoded - 1) / (source_fps or 1.0)
+                last_time = timestamp
+                if selector.keep(decoded - 1, timestamp):
+                    frames.append(_resize_and_crop(frame, geometry))
+                    timestamps.append(timestamp)
+                    if len(frames) >= wanted:
+                        break
+        except av.error.FFmpegError as error:
+            if not frames:
+                raise InvalidInput(field, f"cannot decode video frames ({error})") from error
+            # A truncated tail: keep what decoded cleanly, as players do.
+    if not frames:
+        raise InvalidInput(field, "the video has no decodable frames")
+    frame_seconds = selector.sampled_frame_seconds(source_fps) or (1.0 / 25)
+    duration = max(header_seconds, last_time + (1.0 / source_fps if source_fps else frame_seconds))
+    return _SampledFrames(np.stack(frames), np.asarray(timestamps), frame_seconds, decoded, duration)
+
+
+def _sample_raw(raw: RawFrames, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> _SampledFrames:
+    if min(raw.num_frames, raw.height, raw.width) <= 0:
+        raise InvalidInput("video.frames", f"num_frames, height and width must be positive, got {raw.num_frames}x{raw.height}x{raw.width}")
+    expected = raw.num_frames * raw.height * raw.width * 3
+    if len(raw.data) != expected:
+        raise InvalidInput("video.frames.data", f"got {len(raw.data)} bytes, expected {expected} for uint8 {raw.num_frames}x{raw.height}x{raw.width}x3")
+    if raw.height * raw.width > limits.max_video_pixels:
+        raise LimitExceeded("video.frames", f"resolution {raw.width}x{raw.height} exceeds the limit of {limits.max_video_pixels} pixels")
+    if raw.num_frames > limits.max_decoded_frames:
+        raise LimitExceeded("video.frames.num_frames", f"got {raw.num_frames}, the limit is {limits.max_decoded_frames}")
+    array = np.frombuffer(raw.data, dtype=np.uint8).reshape(raw.num_frames, raw.height, raw.width, 3)
+    fps = raw.fps if raw.fps > 0 else 0.0
+    selector = _FrameSelector(plan)
+    wanted = _frames_needed(plan)
+    frames, timestamps = [], []
+    for index, image in enumerate(array):
+        timestamp = index / fps if fps else float(index)
+        if selector.keep(index, timestamp):
+            frames.append(_resize_and_crop(av.VideoFrame.from_ndarray(image, format="rgb24"), geometry))
+            timestamps.append(timestamp)
+            if len(frames) >= wanted:
+                break
+    frame_seconds = selector.sampled_frame_seconds(fps) if fps else float(max(1, plan.frame_step))
+    duration = raw.num_frames / fps if fps else float(raw.num_frames)
+    return _SampledFrames(np.stack(frames), np.asarray(timestamps), frame_seconds, raw.num_frames, duration)
+
+
+def _normalise(frames: np.ndarray, geometry: ClipGeometry) -> np.ndarray:
+    """uint8 (..., T, S, S, 3) -> float32 (..., T, 3, S, S) with ImageNet mean/std."""
+    scale = np.float32(1.0 / 255.0)
+    mean = np.asarray(geometry.image_mean, dtype=np.float32)
+    std = np.asarray(geometry.image_std, dtype=np.float32)
+    pixels = (frames.astype(np.float32) * scale - mean) / std
+    return np.ascontiguousarray(np.moveaxis(pixels, -1, -3))
+
+
+def _cut_windows(sampled: _SampledFrames, plan: SamplingPlan) -> tuple[np.ndarray, list[WindowSpan]]:
+    """Windows of frames_per_clip frames every stride frames. A video shorter than one window, or
+    a tail of at least half a window, is padded by repeating its last frame."""
+    count = len(sampled.frames)
+    length = plan.frames_per_clip
+    stride = plan.window_stride or length
+    starts = list(range(0, max(count - length, 0) + 1, stride))
+    tail_start = starts[-1] + stride
+    if count > length and tail_start < count and count - tail_start >= length / 2:
+        starts.append(tail_start)
+    starts = starts[: plan.max_windows]
+    windows, spans = [], []
+    for index, start in enumerate(starts):
+        picked = np.arange(start, start + length).clip(max=count - 1)
+        windows.append(sampled.frames[picked])
+        last = min(start + length, count) - 1
+        spans.append(
+            WindowSpan(index, float(sampled.timestamps[start]), float(sampled.timestamps[last] + sampled.frame_seconds))
+        )
+    return np.stack(windows), spans
+
+
+def prepare_video(source: VideoSource, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> PreparedVideo:
+    """Decode, sample, cut into windows and normalise: the whole CPU side of a video request."""
+    if isinstance(source, RawFrames):
+        sampled = _sample_raw(source, geometry, plan, limits)
+    else:
+        sampled = _sample_encoded(source, geometry, plan, limits)
+    frames, spans = _cut_windows(sampled, plan)
+    return PreparedVideo(_normalise(frames, geometry), spans, sampled.frames_decoded, sampled.duration_seconds)

@@ -1,0 +1,1 @@
+"""Text input: tokenization with Hugging Face `tokenizers` (no torch)."""
