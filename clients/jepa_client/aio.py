@@ -24,9 +24,9 @@ class AsyncClient(ClientBase):
     def __init__(self, options: ClientOptions | str | None = None) -> None:
         super().__init__(options, grpc.aio)
 
-    async def invoke(self, rpc: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> ResultT:
+    async def invoke(self, method: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> ResultT:
         """See `Client.invoke`."""
-        call, attempts = self._start(rpc, timeout)
+        call, attempts = self._start(method, timeout)
         while True:
             try:
                 response = await call(request, timeout=attempts.remaining(), metadata=self._metadata)
@@ -36,7 +36,7 @@ class AsyncClient(ClientBase):
                     raise error_from_rpc(failure) from failure
                 await asyncio.sleep(backoff)
             else:
-                return rpc.to_result(response)
+                return method.to_result(response)
 
     async def embed_video(
         self,

@@ -21,18 +21,18 @@ class ClientBase:
         self._channel = options.open_channel(channel_module)
         self._callables: dict[str, Any] = {}
 
-    def _start(self, rpc: Rpc[Any], timeout: float | None) -> tuple[Any, Attempts]:
-        """The channel's callable for `rpc` and a fresh attempt budget (timeout None: the options' default)."""
-        call = self._callables.get(rpc.path)
+    def _start(self, method: Rpc[Any], timeout: float | None) -> tuple[Any, Attempts]:
+        """The channel's callable for `method` and a fresh attempt budget (timeout None: the options' default)."""
+        call = self._callables.get(method.path)
         if call is None:
-            call = self._callables[rpc.path] = self._channel.unary_unary(
-                rpc.path,
-                request_serializer=rpc.request_type.SerializeToString,
-                response_deserializer=rpc.response_type.FromString,
+            call = self._callables[method.path] = self._channel.unary_unary(
+                method.path,
+                request_serializer=method.request_type.SerializeToString,
+                response_deserializer=method.response_type.FromString,
             )
         attempts = Attempts(
             self.options.retry,
-            idempotent=rpc.idempotent,
+            idempotent=method.idempotent,
             timeout=self.options.timeout if timeout is None else timeout,
         )
         return call, attempts

@@ -27,9 +27,9 @@ class Client(ClientBase):
     def __init__(self, options: ClientOptions | str | None = None) -> None:
         super().__init__(options, grpc)
 
-    def invoke(self, rpc: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> ResultT:
-        """Call any jepa.v1 method described by `rpc` and return its converted result."""
-        call, attempts = self._start(rpc, timeout)
+    def invoke(self, method: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> ResultT:
+        """Call any jepa.v1 method described by an `Rpc` (see `jepa_client.rpc`) and return its result."""
+        call, attempts = self._start(method, timeout)
         while True:
             try:
                 response = call(request, timeout=attempts.remaining(), metadata=self._metadata)
@@ -39,7 +39,7 @@ class Client(ClientBase):
                     raise error_from_rpc(failure) from failure
                 time.sleep(backoff)
             else:
-                return rpc.to_result(response)
+                return method.to_result(response)
 
     def embed_video(
         self,
