@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -330,3 +332,15 @@ def test_mutual_tls_refuses_a_client_without_certificate(mtls_server: RunningSer
     tls = TlsOptions(root_certificates=pki.ca, server_name=pki.server_name)
     with pytest.raises(UnavailableError):
         connect(mtls_server.address, tls=tls, retry=RetryPolicy(max_retries=0)).list_models(timeout=5.0)
+
+
+# --- dependencies -----------------------------------------------------------------------------
+
+
+def test_the_sdk_and_cli_import_nothing_beyond_grpcio_protobuf_and_numpy() -> None:
+    probe = (
+        "import sys, jepa_client, jepa_client.cli\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules} & {'torch', 'pydantic', 'jepa_server', 'jepa_export', 'click'}))"
+    )
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"
