@@ -10,7 +10,7 @@ import sys
 import textwrap
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +95,7 @@ def processes_in_group(pgid: int) -> list[int]:
     return members
 
 
-def wait_until(condition, timeout_s: float) -> bool:
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
@@ -135,7 +135,7 @@ def test_metrics_port_serves_inference_count(running_triton: LocalTriton) -> Non
 
 def test_stop_removes_process_group_and_own_shm_regions(doubling_repository: Path) -> None:
     triton = LocalTriton(LocalTritonOptions(repository=doubling_repository))
-    foreign_region = SHM_DIR / "triton_python_backend_shm_region_not_ours"
+    foreign_region = SHM_DIR / f"triton_python_backend_shm_region_not_ours_{os.getpid()}"
     foreign_region.write_bytes(b"")
     try:
         triton.start()
@@ -202,6 +202,21 @@ def test_start_after_sigkill_comes_back_on_same_ports(doubling_repository: Path)
         assert processes_in_group(first_pid) == [], "orphaned stubs of the crash are gone"
 
 
+def test_explicit_mode_serves_only_models_loaded_on_request(doubling_repository: Path) -> None:
+    options = LocalTritonOptions(
+        repository=doubling_repository, model_control_mode="explicit", log_verbose=1
+    )
+    with LocalTriton(options) as triton, grpcclient.InferenceServerClient(triton.grpc_url) as client:
+        assert not client.is_model_ready(MODEL_NAME)
+        client.load_model(MODEL_NAME)
+        assert client.is_model_ready(MODEL_NAME)
+
+
+def test_options_reject_load_models_without_explicit_mode(doubling_repository: Path) -> None:
+    with pytest.raises(ValueError, match="load_models"):
+        LocalTritonOptions(repository=doubling_repository, load_models=(MODEL_NAME,))
+
+
 def test_options_reject_equal_ports(doubling_repository: Path) -> None:
     with pytest.raises(ValueError, match="ports must differ"):
         LocalTritonOptions(repository=doubling_repository, grpc_port=9001, http_port=9001)
@@ -222,7 +237,8 @@ def test_cli_runner_stops_triton_cleanly_on_sigterm(doubling_repository: Path) -
     script = (
         "import sys\n"
         "from jepa_server.triton_local import LocalTritonOptions, run_triton_forever\n"
-        f"sys.exit(run_triton_forever(LocalTritonOptions(repository={str(doubling_repository)!r})))\n"
+        "sys.exit(run_triton_forever(LocalTritonOptions(\n"
+        f"    repository={str(doubling_repository)!r}, startup_timeout_s=30)))\n"
     )
     runner = subprocess.Popen(
         [sys.executable, "-c", script],
