@@ -27,18 +27,21 @@ RUN pip install --no-cache-dir "./[server]" \
 FROM python:${PYTHON_VERSION}-slim-bookworm AS gateway
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    JEPA_HOST=0.0.0.0 \
+    JEPA_PORT=50051 \
+    JEPA_METRICS_PORT=9100
 RUN groupadd --system --gid 10001 jepa \
  && useradd --system --uid 10001 --gid jepa --home-dir /var/lib/jepa --create-home --shell /usr/sbin/nologin jepa
 COPY --from=gateway-build /opt/venv /opt/venv
-COPY deploy/docker/grpc_health.py /opt/jepa/grpc_health.py
+COPY deploy/docker/healthcheck.py /opt/jepa/healthcheck.py
 USER 10001:10001
 # Milvus Lite's default index file (data/index.db) lands here when no JEPA_INDEX_URI is given.
 WORKDIR /var/lib/jepa
 # 50051: gRPC (jepa.v1, health, reflection); 9100: Prometheus /metrics.
 EXPOSE 50051 9100
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "/opt/jepa/grpc_health.py", "localhost:50051"]
+    CMD ["python", "/opt/jepa/healthcheck.py", "localhost:50051"]
 ENTRYPOINT ["jepa-serve"]
 CMD ["serve"]
 

@@ -288,8 +288,8 @@ ROWS: tuple[Row, ...] = (
             ),
             Panel(
                 "Mean embedding norm",
-                "Average L2 norm before normalisation. A step change means the model or its "
-                "inputs changed.",
+                "Average L2 norm of served embeddings: 1 for jepa-serve's L2-normalised models. "
+                "Anything else means a model without the normalisation was deployed.",
                 (Query("avg by (model) (jepa_embedding_norm_mean)", "{{model}}"),),
                 width=8,
             ),
