@@ -1,0 +1,62 @@
+"""Session fixtures: one exported tiny repository, one real local Triton, one real gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.gateway import GatewayThread
+
+
+@pytest.fixture(scope="session")
+def tiny_vjepa2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from jepa_export.checkpoints import save_random_vjepa2
+
+    return save_random_vjepa2(tmp_path_factory.mktemp("checkpoints") / "vjepa2-tiny", "tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory, tiny_vjepa2_dir: Path):
+    """A tiny random V-JEPA 2 and the bundled MiniLM, exported for both targets."""
+    from jepa_export.pipeline import ExportSettings, run_export
+
+    output_dir = tmp_path_factory.mktemp("artifacts")
+    report = run_export(ExportSettings(output_dir=output_dir, vjepa2=tiny_vjepa2_dir, max_queue_delay_microseconds=2000))
+    return output_dir, report
+
+
+@pytest.fixture(scope="session")
+def cpu_repository(exported) -> Path:
+    return exported[0] / "repository" / "cpu"
+
+
+@pytest.fixture(scope="session")
+def local_triton(cpu_repository: Path) -> Iterator:
+    from jepa_server.triton_local import LocalTriton, LocalTritonOptions
+
+    with LocalTriton(LocalTritonOptions(repository=cpu_repository, startup_timeout_s=120)) as triton:
+        yield triton
+
+
+@pytest.fixture(scope="session")
+def gateway(local_triton, cpu_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayThread]:
+    from jepa_server.settings import Settings
+
+    media_root = tmp_path_factory.mktemp("media")
+    settings = Settings(
+        port=0, metrics_port=0, triton_url=local_triton.grpc_url, model_repository=cpu_repository,
+        decode_workers=1, media_roots=[media_root],
+    )
+    thread = GatewayThread(settings).start()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture()
+def client(gateway: GatewayThread):
+    from jepa_client import Client
+
+    with Client(gateway.address) as connected:
+        yield connected
