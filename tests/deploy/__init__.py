@@ -1,0 +1,1 @@
+"""Tests of deploy/: Prometheus, Grafana, compose, Dockerfile, Kubernetes (and their PromQL helper)."""
