@@ -1,6 +1,7 @@
 # jepa-serve images. Build from the repository root:
 #   docker build --target gateway -t jepa-serve/gateway .
 #   docker build --target export  -t jepa-serve/export  .
+#   docker run --gpus all -v "$PWD/artifacts:/workspace/artifacts" jepa-serve/export --target gpu --out artifacts ...
 # Both images install the project from the same sources; only the export image has torch.
 
 ARG PYTHON_VERSION=3.11
@@ -62,5 +63,6 @@ RUN python /tmp/export_requirements.py pyproject.toml > /tmp/export-requirements
  && pip install --no-cache-dir --no-deps ./ \
  && rm /tmp/export-requirements.txt /tmp/torch-constraint.txt /tmp/export_requirements.py
 WORKDIR /workspace
-ENTRYPOINT ["jepa-serve"]
-CMD ["export", "--help"]
+# The export package directly: `jepa-serve` (the server's CLI) needs the server's dependencies.
+ENTRYPOINT ["python", "-m", "jepa_export"]
+CMD ["--help"]
