@@ -293,6 +293,14 @@ def test_every_gateway_metric_is_on_the_dashboard() -> None:
     assert GATEWAY_COUNTERS | GATEWAY_GAUGES | GATEWAY_HISTOGRAMS <= shown_families
 
 
+def test_operating_guide_explains_every_panel_and_alert() -> None:
+    guide = (REPOSITORY / "docs" / "operating.md").read_text()
+    titles = [panel["title"] for panel in _dashboard()["panels"]]
+    alerts = [e.source.removeprefix("alert ") for e in promql.rule_expressions() if e.source.startswith("alert ")]
+    unexplained = [name for name in titles + alerts if name not in guide]
+    assert not unexplained, f"docs/operating.md does not explain {unexplained}"
+
+
 def test_grafana_provisioning_matches_the_compose_mounts() -> None:
     grafana = _compose_config()["services"]["grafana"]
     mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in grafana["volumes"]}
