@@ -476,10 +476,6 @@ def test_gateway_image_installs_everything_the_server_imports_and_no_torch() -> 
     assert "torch" not in installed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pyproject's export extra lacks tritonclient[grpc] (jepa_export.repository renders config.pbtxt with it)",
-)
 def test_export_image_installs_everything_the_export_imports() -> None:
     requirements = export_requirements.requirements(REPOSITORY / "pyproject.toml") + ["torch"]  # torch: the image's
     missing = _imported_distributions(REPOSITORY / "export" / "jepa_export") - _installed_closure(requirements)
