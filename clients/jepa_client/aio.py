@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 import grpc
@@ -24,7 +24,7 @@ class AsyncClient(ClientBase):
     def __init__(self, options: ClientOptions | str | None = None) -> None:
         super().__init__(options, grpc.aio)
 
-    async def invoke(self, method: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> ResultT:
+    async def invoke(self, method: Rpc[ResultT], request: Message | Iterable[Message], *, timeout: float | None = None) -> ResultT:
         """See `Client.invoke`."""
         call, attempts = self._start(method, timeout)
         while True:
@@ -58,6 +58,26 @@ class AsyncClient(ClientBase):
             frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride,
         )
         return await self.invoke(rpc.EMBED_VIDEO, request, timeout=timeout)
+
+    async def embed_video_stream(
+        self,
+        video: convert.EncodedVideo,
+        *,
+        model: str = "",
+        frames_per_clip: int = 0,
+        frame_step: int = 0,
+        fps: float = 0.0,
+        window_stride: int = 0,
+        return_windows: bool = False,
+        chunk_bytes: int = convert.DEFAULT_CHUNK_BYTES,
+        timeout: float | None = None,
+    ) -> VideoEmbedding:
+        """See `Client.embed_video_stream`; the file is read off the event loop."""
+        chunks = convert.video_chunks(
+            video, model=model, return_windows=return_windows, frames_per_clip=frames_per_clip, frame_step=frame_step,
+            fps=fps, window_stride=window_stride, chunk_bytes=chunk_bytes,
+        )
+        return await self.invoke(rpc.EMBED_VIDEO_STREAM, chunks, timeout=timeout)
 
     async def embed_text(self, texts: str | Sequence[str], *, model: str = "", timeout: float | None = None) -> TextEmbeddings:
         """See `Client.embed_text`."""

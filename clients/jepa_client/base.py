@@ -25,7 +25,8 @@ class ClientBase:
         """The channel's callable for `method` and a fresh attempt budget (timeout None: the options' default)."""
         call = self._callables.get(method.path)
         if call is None:
-            call = self._callables[method.path] = self._channel.unary_unary(
+            multi_callable = self._channel.stream_unary if method.client_streaming else self._channel.unary_unary
+            call = self._callables[method.path] = multi_callable(
                 method.path,
                 request_serializer=method.request_type.SerializeToString,
                 response_deserializer=method.response_type.FromString,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 import grpc
@@ -27,8 +27,9 @@ class Client(ClientBase):
     def __init__(self, options: ClientOptions | str | None = None) -> None:
         super().__init__(options, grpc)
 
-    def invoke(self, method: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> ResultT:
-        """Call any jepa.v1 method described by an `Rpc` (see `jepa_client.rpc`) and return its result."""
+    def invoke(self, method: Rpc[ResultT], request: Message | Iterable[Message], *, timeout: float | None = None) -> ResultT:
+        """Call any jepa.v1 method described by an `Rpc` (see `jepa_client.rpc`) and return its result
+        (a client-streaming method takes an iterable of messages that can be iterated again)."""
         call, attempts = self._start(method, timeout)
         while True:
             try:
@@ -63,6 +64,27 @@ class Client(ClientBase):
             frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride,
         )
         return self.invoke(rpc.EMBED_VIDEO, request, timeout=timeout)
+
+    def embed_video_stream(
+        self,
+        video: convert.EncodedVideo,
+        *,
+        model: str = "",
+        frames_per_clip: int = 0,
+        frame_step: int = 0,
+        fps: float = 0.0,
+        window_stride: int = 0,
+        return_windows: bool = False,
+        chunk_bytes: int = convert.DEFAULT_CHUNK_BYTES,
+        timeout: float | None = None,
+    ) -> VideoEmbedding:
+        """Embed an encoded video (a file path or bytes) larger than one message: it is uploaded in
+        pieces of `chunk_bytes`, up to the server's max_upload_bytes. Same result as `embed_video`."""
+        chunks = convert.video_chunks(
+            video, model=model, return_windows=return_windows, frames_per_clip=frames_per_clip, frame_step=frame_step,
+            fps=fps, window_stride=window_stride, chunk_bytes=chunk_bytes,
+        )
+        return self.invoke(rpc.EMBED_VIDEO_STREAM, chunks, timeout=timeout)
 
     def embed_text(self, texts: str | Sequence[str], *, model: str = "", timeout: float | None = None) -> TextEmbeddings:
         """Embed one text or a batch; `embeddings` has one row per text, in order."""

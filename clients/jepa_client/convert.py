@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -13,6 +15,8 @@ from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding, Windo
 from jepa_client.v1 import common_pb2, embedding_pb2
 
 VideoSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, None]
+EncodedVideo = Union[str, os.PathLike, bytes, bytearray, memoryview]
+DEFAULT_CHUNK_BYTES = 1 << 20
 
 
 def frames_message(frames: np.ndarray, fps: float = 0.0) -> common_pb2.Frames:
@@ -36,6 +40,13 @@ def frames_array(frames: common_pb2.Frames) -> np.ndarray:
     return np.frombuffer(frames.data, dtype=np.uint8).reshape(shape)
 
 
+def sampling_message(*, frames_per_clip: int = 0, frame_step: int = 0, fps: float = 0.0, window_stride: int = 0) -> common_pb2.Sampling:
+    for name, value in (("frames_per_clip", frames_per_clip), ("frame_step", frame_step), ("fps", fps), ("window_stride", window_stride)):
+        if value < 0:
+            raise ValueError(f"{name}: got {value}, need >= 0 (0 = server default)")
+    return common_pb2.Sampling(frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride)
+
+
 def video_input(
     source: VideoSource,
     *,
@@ -47,15 +58,11 @@ def video_input(
     window_stride: int = 0,
 ) -> common_pb2.VideoInput:
     """A `VideoInput` from a file path (read here, sent encoded), encoded bytes, frames, or a server URI."""
-    for name, value in (("frames_per_clip", frames_per_clip), ("frame_step", frame_step), ("fps", fps),
-                        ("window_stride", window_stride), ("frames_fps", frames_fps)):
-        if value < 0:
-            raise ValueError(f"{name}: got {value}, need >= 0 (0 = server default)")
+    if frames_fps < 0:
+        raise ValueError(f"frames_fps: got {frames_fps}, need >= 0 (0 = unknown)")
+    sampling = sampling_message(frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride)
     if (source is None) == (not uri):
         raise ValueError("video: pass either a source (path, bytes or frames) or uri=..., not both or neither")
-    sampling = common_pb2.Sampling(
-        frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride
-    )
     if uri:
         return common_pb2.VideoInput(uri=uri, sampling=sampling)
     if isinstance(source, np.ndarray):
@@ -84,6 +91,64 @@ def video_request(
         window_stride=window_stride,
     )
     return embedding_pb2.EmbedVideoRequest(video=video, model=model, return_windows=return_windows)
+
+
+@dataclass(frozen=True)
+class VideoChunks:
+    """The EmbedVideoStream messages of one encoded video: the first carries `options`, each at most
+    `chunk_bytes` of data. Iterable any number of times (a retry re-reads the file); `async for`
+    reads the file off the event loop."""
+
+    source: EncodedVideo
+    options: embedding_pb2.EmbedVideoChunk
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+
+    def __post_init__(self) -> None:
+        if self.chunk_bytes <= 0:
+            raise ValueError(f"chunk_bytes: got {self.chunk_bytes}, need > 0")
+        if not isinstance(self.source, (str, os.PathLike, bytes, bytearray, memoryview)):
+            raise TypeError(f"video: got {type(self.source).__name__}, need a path or encoded bytes")
+
+    def _message(self, data: bytes, first: bool) -> embedding_pb2.EmbedVideoChunk:
+        chunk = embedding_pb2.EmbedVideoChunk()
+        if first:
+            chunk.CopyFrom(self.options)
+        chunk.data = data
+        return chunk
+
+    def _pieces(self) -> Iterator[bytes]:
+        if isinstance(self.source, (str, os.PathLike)):
+            with open(self.source, "rb") as file:
+                yield from iter(lambda: file.read(self.chunk_bytes), b"")
+            return
+        data = memoryview(self.source)
+        yield from (bytes(data[start : start + self.chunk_bytes]) for start in range(0, len(data), self.chunk_bytes))
+
+    def __iter__(self) -> Iterator[embedding_pb2.EmbedVideoChunk]:
+        """An empty video sends no message at all (the server answers "empty video")."""
+        for index, data in enumerate(self._pieces()):
+            yield self._message(data, first=index == 0)
+
+    async def __aiter__(self) -> AsyncIterator[embedding_pb2.EmbedVideoChunk]:
+        messages = iter(self)
+        while (chunk := await asyncio.to_thread(next, messages, None)) is not None:
+            yield chunk
+
+
+def video_chunks(
+    source: EncodedVideo,
+    *,
+    model: str = "",
+    return_windows: bool = False,
+    frames_per_clip: int = 0,
+    frame_step: int = 0,
+    fps: float = 0.0,
+    window_stride: int = 0,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> VideoChunks:
+    sampling = sampling_message(frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride)
+    options = embedding_pb2.EmbedVideoChunk(model=model, return_windows=return_windows, sampling=sampling)
+    return VideoChunks(source, options, chunk_bytes)
 
 
 def vector(embedding: common_pb2.Embedding) -> np.ndarray:

@@ -21,14 +21,16 @@ ResultT = TypeVar("ResultT")
 
 @dataclass(frozen=True)
 class Rpc(Generic[ResultT]):
-    """One unary method. `idempotent`: sending it twice has the effect of sending it once, so a
-    call that failed with UNAVAILABLE may be resent (never true for writes such as IndexVideos)."""
+    """One method with one response. `idempotent`: sending it twice has the effect of sending it
+    once, so a call that failed with UNAVAILABLE may be resent (never true for writes such as
+    IndexVideos). `client_streaming`: the request is an iterable of messages, iterated again on a retry."""
 
     path: str
     request_type: type[Message]
     response_type: type[Message]
     idempotent: bool
     to_result: Callable[[Any], ResultT]
+    client_streaming: bool = False
 
 
 def rpc(stubs: ModuleType, service: str, method: str, *, idempotent: bool, to_result: Callable[[Any], ResultT]) -> Rpc[ResultT]:
@@ -40,9 +42,11 @@ def rpc(stubs: ModuleType, service: str, method: str, *, idempotent: bool, to_re
         response_type=message_factory.GetMessageClass(descriptor.output_type),
         idempotent=idempotent,
         to_result=to_result,
+        client_streaming=descriptor.client_streaming,
     )
 
 
 EMBED_VIDEO = rpc(embedding_pb2, "EmbeddingService", "EmbedVideo", idempotent=True, to_result=convert.video_embedding)
 EMBED_TEXT = rpc(embedding_pb2, "EmbeddingService", "EmbedText", idempotent=True, to_result=convert.text_embeddings)
+EMBED_VIDEO_STREAM = rpc(embedding_pb2, "EmbeddingService", "EmbedVideoStream", idempotent=True, to_result=convert.video_embedding)
 LIST_MODELS = rpc(embedding_pb2, "EmbeddingService", "ListModels", idempotent=True, to_result=convert.model_list)

@@ -13,6 +13,8 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from jepa_client.v1 import embedding_pb2, embedding_pb2_grpc
+from jepa_server.api.auth import TokenAuthInterceptor, exempt_prefixes, load_tokens
+from jepa_server.api.decoding import RequestDecodingInterceptor
 from jepa_server.api.embedding_servicer import build_embedding_servicer
 from jepa_server.api.guard import RpcGuard
 from jepa_server.backends.triton import TritonBackend
@@ -61,13 +63,15 @@ class Gateway:
             ("grpc.max_receive_message_length", self.settings.max_message_bytes),
             ("grpc.max_send_message_length", self.settings.max_message_bytes),
         ]
-        self.server = grpc.aio.server(options=options)
+        self.server = grpc.aio.server(options=options, interceptors=_interceptors(self.settings))
         embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(
             build_embedding_servicer(self.embedder, self.guard, self.settings), self.server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
-        self.port = self.server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        address = f"{self.settings.host}:{self.settings.port}"
+        credentials = _server_credentials(self.settings)
+        self.port = self.server.add_secure_port(address, credentials) if credentials else self.server.add_insecure_port(address)
         if self.port == 0:
             raise RuntimeError(f"port: cannot bind {self.settings.host}:{self.settings.port}")
         await self._set_serving(False)
@@ -142,7 +146,26 @@ class Gateway:
             self._metrics_server.shutdown()
 
 
-async def serve_forever(settings: Settings, grace_s: float = 10.0) -> None:
+def _interceptors(settings: Settings) -> list[grpc.aio.ServerInterceptor]:
+    """Authentication first (when tokens are configured), so nothing else runs for a stranger."""
+    tokens = load_tokens(settings)
+    authentication = [TokenAuthInterceptor(tokens, exempt_prefixes(settings))] if tokens else []
+    return [*authentication, RequestDecodingInterceptor()]
+
+
+def _server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS when a certificate is configured; client certificates checked against the client CA."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    client_ca = settings.tls_client_ca_file.read_bytes() if settings.tls_client_ca_file else None
+    return grpc.ssl_server_credentials(
+        [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=settings.tls_require_client_cert,
+    )
+
+
+async def serve_forever(settings: Settings) -> None:
     gateway = Gateway(settings)
     await gateway.start()
     stop = asyncio.Event()
@@ -151,5 +174,5 @@ async def serve_forever(settings: Settings, grace_s: float = 10.0) -> None:
         loop.add_signal_handler(signum, stop.set)
     print(f"jepa-serve gateway on {settings.host}:{gateway.port}, metrics on :{gateway.metrics_port}", flush=True)
     await stop.wait()
-    log.info("draining (grace %.0f s)", grace_s)
-    await gateway.stop(grace_s)
+    log.info("draining (grace %.0f s)", settings.shutdown_grace_s)
+    await gateway.stop(settings.shutdown_grace_s)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1 << 20
@@ -35,6 +35,10 @@ class Settings(BaseSettings):
 
     # Limits (each one is a clear error when exceeded)
     max_message_bytes: int = 64 * MIB
+    # Total size of one EmbedVideoStream upload (spooled to a temporary file, never held in memory).
+    max_upload_bytes: int = 2048 * MIB
+    upload_dir: Path | None = Field(None, description="where uploads wait while decoded; None = the system's temporary directory")
+    max_top_k: int = 1000
     max_concurrent_requests: int = 64
     max_decoded_frames: int = 4096
     max_video_seconds: float = 3600.0
@@ -46,3 +50,29 @@ class Settings(BaseSettings):
     truncate_texts: bool = True
     # Token sequences are padded to a multiple of this, so that requests of similar lengths batch.
     token_bucket: int = 16
+
+    # On SIGTERM the gateway stops taking calls and gives in-flight ones this long to finish.
+    shutdown_grace_s: float = Field(10.0, ge=0)
+
+    # Security (docs/security.md). TLS is on when a certificate and key are given.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # CA bundle that signs client certificates; with tls_require_client_cert: mutual TLS.
+    tls_client_ca_file: Path | None = None
+    tls_require_client_cert: bool = False
+    # Bearer tokens: comma-separated (env JEPA_AUTH_TOKENS) and/or one per line in a file.
+    # Any token configured turns authentication on for every RPC.
+    auth_tokens: SecretStr = SecretStr("")
+    auth_tokens_file: Path | None = None
+    auth_exempt_health: bool = True
+    auth_exempt_reflection: bool = False
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file: TLS needs both or neither")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_client_ca_file: client certificates need TLS (tls_cert_file and tls_key_file)")
+        if self.tls_require_client_cert and self.tls_client_ca_file is None:
+            raise ValueError("tls_require_client_cert: needs tls_client_ca_file to verify client certificates")
+        return self

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from jepa_client.v1 import common_pb2 as jepa_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jepa/v1/embedding.proto\x12\x07jepa.v1\x1a\x14jepa/v1/common.proto\"^\n\x11\x45mbedVideoRequest\x12\"\n\x05video\x18\x01 \x01(\x0b\x32\x13.jepa.v1.VideoInput\x12\r\n\x05model\x18\x02 \x01(\t\x12\x16\n\x0ereturn_windows\x18\x03 \x01(\x08\"\xd0\x01\n\x12\x45mbedVideoResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.jepa.v1.ModelInfo\x12%\n\tembedding\x18\x02 \x01(\x0b\x32\x12.jepa.v1.Embedding\x12)\n\x07windows\x18\x03 \x03(\x0b\x32\x18.jepa.v1.WindowEmbedding\x12\x16\n\x0e\x66rames_decoded\x18\x04 \x01(\r\x12\x13\n\x0bnum_windows\x18\x05 \x01(\r\x12\x18\n\x10\x64uration_seconds\x18\x06 \x01(\x01\"0\n\x10\x45mbedTextRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\r\n\x05model\x18\x02 \x01(\t\"^\n\x11\x45mbedTextResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.jepa.v1.ModelInfo\x12&\n\nembeddings\x18\x02 \x03(\x0b\x32\x12.jepa.v1.Embedding\"\x13\n\x11ListModelsRequest\"8\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.jepa.v1.ModelInfo2\xe4\x01\n\x10\x45mbeddingService\x12\x45\n\nEmbedVideo\x12\x1a.jepa.v1.EmbedVideoRequest\x1a\x1b.jepa.v1.EmbedVideoResponse\x12\x42\n\tEmbedText\x12\x19.jepa.v1.EmbedTextRequest\x1a\x1a.jepa.v1.EmbedTextResponse\x12\x45\n\nListModels\x12\x1a.jepa.v1.ListModelsRequest\x1a\x1b.jepa.v1.ListModelsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jepa/v1/embedding.proto\x12\x07jepa.v1\x1a\x14jepa/v1/common.proto\"^\n\x11\x45mbedVideoRequest\x12\"\n\x05video\x18\x01 \x01(\x0b\x32\x13.jepa.v1.VideoInput\x12\r\n\x05model\x18\x02 \x01(\t\x12\x16\n\x0ereturn_windows\x18\x03 \x01(\x08\"\xd0\x01\n\x12\x45mbedVideoResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.jepa.v1.ModelInfo\x12%\n\tembedding\x18\x02 \x01(\x0b\x32\x12.jepa.v1.Embedding\x12)\n\x07windows\x18\x03 \x03(\x0b\x32\x18.jepa.v1.WindowEmbedding\x12\x16\n\x0e\x66rames_decoded\x18\x04 \x01(\r\x12\x13\n\x0bnum_windows\x18\x05 \x01(\r\x12\x18\n\x10\x64uration_seconds\x18\x06 \x01(\x01\"0\n\x10\x45mbedTextRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\r\n\x05model\x18\x02 \x01(\t\"^\n\x11\x45mbedTextResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.jepa.v1.ModelInfo\x12&\n\nembeddings\x18\x02 \x03(\x0b\x32\x12.jepa.v1.Embedding\"\x13\n\x11ListModelsRequest\"8\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.jepa.v1.ModelInfo\"k\n\x0f\x45mbedVideoChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\r\n\x05model\x18\x02 \x01(\t\x12\x16\n\x0ereturn_windows\x18\x03 \x01(\x08\x12#\n\x08sampling\x18\x04 \x01(\x0b\x32\x11.jepa.v1.Sampling2\xb1\x02\n\x10\x45mbeddingService\x12\x45\n\nEmbedVideo\x12\x1a.jepa.v1.EmbedVideoRequest\x1a\x1b.jepa.v1.EmbedVideoResponse\x12\x42\n\tEmbedText\x12\x19.jepa.v1.EmbedTextRequest\x1a\x1a.jepa.v1.EmbedTextResponse\x12\x45\n\nListModels\x12\x1a.jepa.v1.ListModelsRequest\x1a\x1b.jepa.v1.ListModelsResponse\x12K\n\x10\x45mbedVideoStream\x12\x18.jepa.v1.EmbedVideoChunk\x1a\x1b.jepa.v1.EmbedVideoResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,6 +44,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTMODELSREQUEST']._serialized_end=530
   _globals['_LISTMODELSRESPONSE']._serialized_start=532
   _globals['_LISTMODELSRESPONSE']._serialized_end=588
-  _globals['_EMBEDDINGSERVICE']._serialized_start=591
-  _globals['_EMBEDDINGSERVICE']._serialized_end=819
+  _globals['_EMBEDVIDEOCHUNK']._serialized_start=590
+  _globals['_EMBEDVIDEOCHUNK']._serialized_end=697
+  _globals['_EMBEDDINGSERVICE']._serialized_start=700
+  _globals['_EMBEDDINGSERVICE']._serialized_end=1005
 # @@protoc_insertion_point(module_scope)

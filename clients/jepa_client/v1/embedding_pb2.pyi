@@ -58,3 +58,15 @@ class ListModelsResponse(_message.Message):
     MODELS_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[_common_pb2.ModelInfo]
     def __init__(self, models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class EmbedVideoChunk(_message.Message):
+    __slots__ = ("data", "model", "return_windows", "sampling")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    RETURN_WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    model: str
+    return_windows: bool
+    sampling: _common_pb2.Sampling
+    def __init__(self, data: _Optional[bytes] = ..., model: _Optional[str] = ..., return_windows: _Optional[bool] = ..., sampling: _Optional[_Union[_common_pb2.Sampling, _Mapping]] = ...) -> None: ...

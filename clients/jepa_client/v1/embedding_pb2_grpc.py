@@ -49,6 +49,11 @@ class EmbeddingServiceStub:
                 request_serializer=jepa_dot_v1_dot_embedding__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=jepa_dot_v1_dot_embedding__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.EmbedVideoStream = channel.stream_unary(
+                '/jepa.v1.EmbeddingService/EmbedVideoStream',
+                request_serializer=jepa_dot_v1_dot_embedding__pb2.EmbedVideoChunk.SerializeToString,
+                response_deserializer=jepa_dot_v1_dot_embedding__pb2.EmbedVideoResponse.FromString,
+                _registered_method=True)
 
 
 class EmbeddingServiceServicer:
@@ -75,6 +80,14 @@ class EmbeddingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EmbedVideoStream(self, request_iterator, context):
+        """Embeds one encoded video uploaded in pieces, for files larger than one message
+        (the server's max_message_bytes); the whole upload is limited by max_upload_bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmbeddingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +105,11 @@ def add_EmbeddingServiceServicer_to_server(servicer, server):
                     servicer.ListModels,
                     request_deserializer=jepa_dot_v1_dot_embedding__pb2.ListModelsRequest.FromString,
                     response_serializer=jepa_dot_v1_dot_embedding__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'EmbedVideoStream': grpc.stream_unary_rpc_method_handler(
+                    servicer.EmbedVideoStream,
+                    request_deserializer=jepa_dot_v1_dot_embedding__pb2.EmbedVideoChunk.FromString,
+                    response_serializer=jepa_dot_v1_dot_embedding__pb2.EmbedVideoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +193,33 @@ class EmbeddingService:
             '/jepa.v1.EmbeddingService/ListModels',
             jepa_dot_v1_dot_embedding__pb2.ListModelsRequest.SerializeToString,
             jepa_dot_v1_dot_embedding__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EmbedVideoStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/jepa.v1.EmbeddingService/EmbedVideoStream',
+            jepa_dot_v1_dot_embedding__pb2.EmbedVideoChunk.SerializeToString,
+            jepa_dot_v1_dot_embedding__pb2.EmbedVideoResponse.FromString,
             options,
             channel_credentials,
             insecure,

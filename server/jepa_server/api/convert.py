@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from jepa_client.v1 import common_pb2
+from jepa_client.v1 import common_pb2, embedding_pb2
 from jepa_server.backends.triton import ServedModel
-from jepa_server.core.embedding import SamplingRequest
+from jepa_server.core.embedding import SamplingRequest, VideoEmbeddingResult
 from jepa_server.errors import InvalidInput
 from jepa_server.media.uri import resolve_media_uri
 from jepa_server.media.video import RawFrames, VideoSource
@@ -44,3 +44,21 @@ def model_info(model: ServedModel, dimension: int) -> common_pb2.ModelInfo:
 
 def embedding(vector: np.ndarray) -> common_pb2.Embedding:
     return common_pb2.Embedding(values=np.asarray(vector, dtype=np.float32).ravel().tolist())
+
+
+def video_response(result: VideoEmbeddingResult, return_windows: bool) -> embedding_pb2.EmbedVideoResponse:
+    response = embedding_pb2.EmbedVideoResponse(
+        model=model_info(result.model.served, result.model.dimension),
+        embedding=embedding(result.embedding),
+        frames_decoded=result.frames_decoded,
+        num_windows=len(result.window_spans),
+        duration_seconds=result.duration_seconds,
+    )
+    if return_windows:
+        response.windows.extend(
+            common_pb2.WindowEmbedding(
+                index=span.index, start_seconds=span.start_seconds, end_seconds=span.end_seconds, embedding=embedding(vector)
+            )
+            for span, vector in zip(result.window_spans, result.window_embeddings)
+        )
+    return response

@@ -1,13 +1,16 @@
-"""jepa.v1.EmbeddingService: EmbedVideo, EmbedText, ListModels."""
+"""jepa.v1.EmbeddingService: EmbedVideo, EmbedVideoStream, EmbedText, ListModels."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import grpc
 
-from jepa_client.v1 import common_pb2, embedding_pb2, embedding_pb2_grpc
+from jepa_client.v1 import embedding_pb2, embedding_pb2_grpc
 from jepa_server.api import convert
 from jepa_server.api.guard import RpcGuard, time_remaining
 from jepa_server.core.embedding import Embedder
+from jepa_server.media.spool import spooled_upload
 from jepa_server.settings import Settings
 
 
@@ -22,24 +25,26 @@ def build_embedding_servicer(embedder: Embedder, guard: RpcGuard, settings: Sett
                 request.model,
                 time_remaining(context),
             )
-            response = embedding_pb2.EmbedVideoResponse(
-                model=convert.model_info(result.model.served, result.model.dimension),
-                embedding=convert.embedding(result.embedding),
-                frames_decoded=result.frames_decoded,
-                num_windows=len(result.window_spans),
-                duration_seconds=result.duration_seconds,
-            )
-            if request.return_windows:
-                response.windows.extend(
-                    common_pb2.WindowEmbedding(
-                        index=span.index,
-                        start_seconds=span.start_seconds,
-                        end_seconds=span.end_seconds,
-                        embedding=convert.embedding(vector),
-                    )
-                    for span, vector in zip(result.window_spans, result.window_embeddings)
-                )
-            return response
+            return convert.video_response(result, request.return_windows)
+
+        @guard.unary("EmbedVideoStream")
+        async def EmbedVideoStream(
+            self, request_iterator: AsyncIterator[embedding_pb2.EmbedVideoChunk], context: grpc.aio.ServicerContext
+        ) -> embedding_pb2.EmbedVideoResponse:
+            chunks: list[embedding_pb2.EmbedVideoChunk] = []  # the first one only: it holds the options
+
+            async def pieces() -> AsyncIterator[bytes]:
+                async for chunk in request_iterator:
+                    if not chunks:
+                        chunks.append(chunk)
+                        embedder.registry.video_model(chunk.model)  # an unknown model fails before the upload
+                    embedder.metrics.received_bytes.labels("EmbedVideoStream").inc(chunk.ByteSize())
+                    yield chunk.data
+
+            async with spooled_upload(pieces(), settings.max_upload_bytes, settings.upload_dir) as video:
+                first = chunks[0]
+                result = await embedder.embed_video(video, convert.sampling_request(first.sampling), first.model, time_remaining(context))
+            return convert.video_response(result, first.return_windows)
 
         @guard.unary("EmbedText")
         async def EmbedText(self, request: embedding_pb2.EmbedTextRequest, context: grpc.aio.ServicerContext) -> embedding_pb2.EmbedTextResponse:

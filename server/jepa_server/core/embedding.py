@@ -72,7 +72,9 @@ class Embedder:
             )
         if frames_per_clip % geometry.tubelet_size:
             raise InvalidInput("sampling.frames_per_clip", f"got {frames_per_clip}, must be a multiple of {geometry.tubelet_size}")
-        if sampling.fps < 0 or sampling.fps > 1000:
+        if frames_per_clip > self.settings.max_decoded_frames:
+            raise LimitExceeded("sampling.frames_per_clip", f"got {frames_per_clip}, the limit is {self.settings.max_decoded_frames} (max_decoded_frames)")
+        if not 0 <= sampling.fps <= 1000:  # also refuses NaN
             raise InvalidInput("sampling.fps", f"got {sampling.fps}, must be between 0 and 1000")
         if sampling.max_windows > self.settings.max_windows:
             raise LimitExceeded("sampling.max_windows", f"got {sampling.max_windows}, the limit is {self.settings.max_windows}")

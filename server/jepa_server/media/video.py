@@ -58,7 +58,13 @@ class RawFrames(BaseModel, frozen=True):
     fps: float = 0.0
 
 
-VideoSource = bytes | Path | RawFrames
+class SpooledVideo(BaseModel, frozen=True):
+    """Encoded video bytes that arrived in pieces (EmbedVideoStream) and wait in a server-side file."""
+
+    path: Path
+
+
+VideoSource = bytes | Path | RawFrames | SpooledVideo
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,17 @@ class _SampledFrames:
     frame_seconds: float  # duration of one sampled frame
     frames_decoded: int
     duration_seconds: float
+
+
+# Frames are resized by their short side, so a 1 x 8M "video" would become 73 x 584M pixels.
+MAX_ASPECT_RATIO = 32
+
+
+def _check_frame_size(field: str, width: int, height: int, limits: DecodeLimits) -> None:
+    if width * height > limits.max_video_pixels:
+        raise LimitExceeded(field, f"resolution {width}x{height} exceeds the limit of {limits.max_video_pixels} pixels (max_video_pixels)")
+    if min(width, height) > 0 and max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise InvalidInput(field, f"resolution {width}x{height}: aspect ratio beyond {MAX_ASPECT_RATIO}:1")
 
 
 def _resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
@@ -132,25 +149,31 @@ def _frames_needed(plan: SamplingPlan) -> int:
     return plan.frames_per_clip + stride * (plan.max_windows - 1)
 
 
-def _open_container(source: bytes | Path) -> av.container.InputContainer:
-    field = "video.uri" if isinstance(source, Path) else "video.encoded"
+def _encoded_field(source: bytes | Path | SpooledVideo) -> str:
+    return "video.uri" if isinstance(source, Path) else "video.encoded"
+
+
+def _open_container(source: bytes | Path | SpooledVideo) -> av.container.InputContainer:
+    field = _encoded_field(source)
     if isinstance(source, bytes) and not source:
         raise InvalidInput(field, "empty video")
+    opened = io.BytesIO(source) if isinstance(source, bytes) else str(source.path if isinstance(source, SpooledVideo) else source)
     try:
-        return av.open(str(source) if isinstance(source, Path) else io.BytesIO(source), mode="r", metadata_errors="ignore")
+        return av.open(opened, mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, OSError, ValueError) as error:
         raise InvalidInput(field, f"not a decodable video container ({error})") from error
 
 
-def _sample_encoded(source: bytes | Path, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> _SampledFrames:
-    field = "video.uri" if isinstance(source, Path) else "video.encoded"
+def _sample_encoded(source: bytes | Path | SpooledVideo, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> _SampledFrames:
+    field = _encoded_field(source)
     with _open_container(source) as container:
         if not container.streams.video:
             raise InvalidInput(field, "the container has no video stream")
+        if container.format.name == "image2" or container.format.name.endswith("_pipe"):
+            raise InvalidInput(field, f"a still image ({container.format.name}), not a video; send one image as frames")
         stream = container.streams.video[0]
-        width, height = stream.codec_context.width, stream.codec_context.height
-        if width * height > limits.max_video_pixels:
-            raise LimitExceeded(field, f"resolution {width}x{height} exceeds the limit of {limits.max_video_pixels} pixels")
+        # From the container headers, before anything is decoded; every frame is checked again.
+        _check_frame_size(field, stream.codec_context.width, stream.codec_context.height, limits)
         header_seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
         if header_seconds > limits.max_video_seconds:
             raise LimitExceeded(field, f"duration {header_seconds:.1f} s exceeds the limit of {limits.max_video_seconds:.0f} s")
@@ -167,6 +190,7 @@ def _sample_encoded(source: bytes | Path, geometry: ClipGeometry, plan: Sampling
                 decoded += 1
                 if decoded > limits.max_decoded_frames:
                     raise LimitExceeded(field, f"more than {limits.max_decoded_frames} frames decoded (max_decoded_frames)")
+                _check_frame_size(field, frame.width, frame.height, limits)
                 timestamp = float(frame.time) if frame.time is not None else (decoded - 1) / (source_fps or 1.0)
                 last_time = timestamp
                 if selector.keep(decoded - 1, timestamp):
@@ -188,11 +212,12 @@ def _sample_encoded(source: bytes | Path, geometry: ClipGeometry, plan: Sampling
 def _sample_raw(raw: RawFrames, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> _SampledFrames:
     if min(raw.num_frames, raw.height, raw.width) <= 0:
         raise InvalidInput("video.frames", f"num_frames, height and width must be positive, got {raw.num_frames}x{raw.height}x{raw.width}")
+    if not 0 <= raw.fps < float("inf"):
+        raise InvalidInput("video.frames.fps", f"got {raw.fps}, need a finite rate >= 0 (0 = unknown)")
     expected = raw.num_frames * raw.height * raw.width * 3
     if len(raw.data) != expected:
         raise InvalidInput("video.frames.data", f"got {len(raw.data)} bytes, expected {expected} for uint8 {raw.num_frames}x{raw.height}x{raw.width}x3")
-    if raw.height * raw.width > limits.max_video_pixels:
-        raise LimitExceeded("video.frames", f"resolution {raw.width}x{raw.height} exceeds the limit of {limits.max_video_pixels} pixels")
+    _check_frame_size("video.frames", raw.width, raw.height, limits)
     if raw.num_frames > limits.max_decoded_frames:
         raise LimitExceeded("video.frames.num_frames", f"got {raw.num_frames}, the limit is {limits.max_decoded_frames}")
     array = np.frombuffer(raw.data, dtype=np.uint8).reshape(raw.num_frames, raw.height, raw.width, 3)
