@@ -25,6 +25,11 @@ run: export
 test: install
 	$(PY) -m pytest -q
 
+# Every study (a few minutes each), then benchmarks/RESULTS.md; e.g. `make bench STUDIES="batching gateway"`.
+STUDIES ?= all
+bench: install
+	$(PY) -m benchmarks run $(STUDIES)
+
 proto: install
 	$(PY) protos/generate.py
 

@@ -16,6 +16,7 @@ EXAMPLES = """examples:
   jepa-serve triton --repository artifacts/repository/cpu    # the bundled tritonserver, on the CPU
   jepa-serve serve --triton-url 127.0.0.1:8001               # the gateway in front of any Triton
   jepa-serve up --repository artifacts/repository/cpu        # local Triton + gateway together
+  jepa-serve bench run all                                    # the benchmarks (source checkout only)
 Every gateway setting is also an environment variable with the prefix JEPA_ (e.g. JEPA_PORT).
 """
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default=os.environ.get("JEPA_LOG_LEVEL", "INFO"))
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("export", help="export checkpoints to a Triton repository (see `jepa-serve export --help`)", add_help=False)
+    commands.add_parser("bench", help="run the benchmarks of a source checkout (see `jepa-serve bench --help`)", add_help=False)
     triton = commands.add_parser("triton", help="run the tritonserver bundled in nvidia-pytriton on a repository")
     triton.add_argument("--repository", type=Path, default=Path("artifacts/repository/cpu"))
     triton.add_argument("--grpc-port", type=int)
@@ -54,11 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exec_benchmarks(arguments: list[str]) -> None:
+    """The benchmarks live beside the packages in a source checkout and import torch: run them
+    as their own process, never inside the server."""
+    checkout = Path(__file__).resolve().parents[2]
+    if not (checkout / "benchmarks" / "__main__.py").is_file():
+        sys.exit(f"jepa-serve bench: no benchmarks/ in {checkout}; the benchmarks need a source checkout")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(checkout), os.environ.get("PYTHONPATH")]))}
+    os.execvpe(sys.executable, [sys.executable, "-m", "benchmarks", *arguments], environment)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["export"]:
         # The export stage lives in its own package (torch); run it without importing it here.
         os.execvp(sys.executable, [sys.executable, "-m", "jepa_export", *argv[1:]])
+    if argv[:1] == ["bench"]:
+        _exec_benchmarks(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from jepa_server.app import serve_forever

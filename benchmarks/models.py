@@ -1,0 +1,118 @@
+"""The models the studies serve: exported once per geometry into a cache, then assembled into a
+repository per study under names of our choosing, with or without Triton's dynamic batching.
+
+Export runs in a child process (torch stays out of the load generator's memory and CPU time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from google.protobuf import text_format
+from pydantic import BaseModel
+from tritonclient.grpc import model_config_pb2
+
+_EXPORT_SCRIPT = """
+import json, sys
+from pathlib import Path
+from jepa_export.checkpoints import save_random_vjepa2
+from jepa_export.pipeline import ExportSettings, run_export
+
+spec = json.loads(sys.argv[1])
+out = Path(spec["output_dir"])
+vjepa2 = None
+if spec["preset"]:
+    vjepa2 = save_random_vjepa2(out / "checkpoint", spec["preset"], seed=0)
+    config_file = vjepa2 / "config.json"
+    config = json.loads(config_file.read_text())
+    # RoPE positions: the same weights serve any crop size; only the geometry in config.json changes.
+    config["crop_size"] = spec["crop_size"]
+    config_file.write_text(json.dumps(config, indent=2))
+report = run_export(ExportSettings(
+    output_dir=out, vjepa2=vjepa2, export_text_encoder=spec["text"], targets=["cpu"], parity_batch_sizes=[1, 2],
+))
+sys.exit(0 if report.passed else 1)
+"""
+
+
+class ExportedModels(BaseModel):
+    """One export: a V-JEPA 2 of `preset` at `crop_size` and/or the bundled MiniLM."""
+
+    preset: str | None
+    crop_size: int = 0
+    text: bool = False
+
+    @property
+    def key(self) -> str:
+        video = f"{self.preset}-{self.crop_size}px" if self.preset else "novideo"
+        return f"{video}{'-text' if self.text else ''}"
+
+    def checkpoint_dir(self, cache_dir: Path) -> Path:
+        return cache_dir / "exports" / self.key / "checkpoint"
+
+    def repository(self, cache_dir: Path) -> Path:
+        """Export (once; cached by key) and return the exported cpu repository."""
+        output_dir = cache_dir / "exports" / self.key
+        if not (output_dir / "export_report.json").is_file():
+            shutil.rmtree(output_dir, ignore_errors=True)
+            output_dir.mkdir(parents=True)
+            spec = {"output_dir": str(output_dir), "preset": self.preset, "crop_size": self.crop_size, "text": self.text}
+            subprocess.run([sys.executable, "-c", _EXPORT_SCRIPT, json.dumps(spec)], check=True)
+        return output_dir / "repository" / "cpu"
+
+
+class ServedModel(BaseModel):
+    """A model folder of an exported repository, served under `name`."""
+
+    source: Path
+    name: str
+    dynamic_batching: bool = True
+
+
+def _link_tree(source: Path, destination: Path) -> None:
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, destination, copy_function=link)
+
+
+def assemble_repository(destination: Path, models: list[ServedModel]) -> Path:
+    """A repository holding each model under its new name; `dynamic_batching=False` removes the
+    `dynamic_batching` block (Triton then runs every request on its own), everything else equal."""
+    shutil.rmtree(destination, ignore_errors=True)
+    destination.mkdir(parents=True)
+    for model in models:
+        target = destination / model.name
+        _link_tree(model.source, target)
+        config_file = target / "config.pbtxt"
+        config = text_format.Parse(config_file.read_text(), model_config_pb2.ModelConfig())
+        config.name = model.name
+        if not model.dynamic_batching:
+            config.ClearField("dynamic_batching")
+        config_file.unlink()  # a hard link to the cached export: replace, never write through
+        config_file.write_text(text_format.MessageToString(config))
+    return destination
+
+
+def model_parameters(model_dir: Path) -> dict[str, str]:
+    """The `jepa.*` parameters of a model folder's config.pbtxt (docs/repository-format.md)."""
+    config = text_format.Parse((model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
+    return {key: value.string_value for key, value in config.parameters.items()}
+
+
+def client_frames(model_dir: Path, seed: int = 0):
+    """One window of uint8 frames at the model's resize size: what a client that already decoded
+    its video sends (the gateway still resizes, crops and normalises)."""
+    from benchmarks.workloads import synthetic_frames
+
+    parameters = model_parameters(model_dir)
+    side = int(parameters["jepa.resize_short_side"])
+    return synthetic_frames(int(parameters["jepa.frames_per_clip"]), side, side, seed)
