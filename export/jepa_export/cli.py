@@ -3,63 +3,132 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from jepa_export.checkpoints import VJEPA2_PRESETS, CheckpointError, save_random_vjepa2
-from jepa_export.pipeline import ExportSettings, run_export
+from jepa_export.parity import ParityThresholds
+from jepa_export.pipeline import ExportSettings, default_thresholds, failed_artifacts, run_export
+from jepa_export.tensorrt_plan import TensorRTError
 
 EXAMPLES = """examples:
   jepa-serve export --vjepa2 ~/models/vjepa2-vitl-fpc64-256 --out artifacts
-  jepa-serve export --random-vjepa2 tiny --out artifacts      # random weights, for trying it out
-  jepa-serve export --vjepa2 DIR --no-text-encoder --target gpu
+  jepa-serve export --vjepa2 ~/models/vjepa2-vitl-fpc16-256-ssv2        # classifier: attentive-pooler embedding
+  jepa-serve export --vjepa2 vitl.pt --weights target_encoder --vjepa2-config config.json   # official .pt
+  jepa-serve export --random-vjepa2 tiny --out artifacts                # random weights, for trying it out
+  jepa-serve export --text-encoder ~/models/embeddinggemma-300m          # text encoder only
+  jepa-serve export --vjepa2 DIR --dynamic-frames --precision fp16 --target gpu
+  jepa-serve export --vjepa2 DIR --threshold onnx_fp16.min_cosine=0.9995 --allow-drift
+  jepa-serve export --check artifacts/repository/cpu                    # one request per model in the local Triton
+
+exit codes: 0 exported and verified; 1 an artifact missed its thresholds (see export_report.json)
+or the check failed; 2 a checkpoint or option that cannot be used.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jepa-serve export",
-        description="Export JEPA checkpoints to ONNX, verify them against PyTorch and write a Triton model repository.",
+        description=(
+            "Export JEPA checkpoints to ONNX (fp32, fp16) and, on a GPU, TensorRT; verify every artifact "
+            "against PyTorch fp32; write a Triton model repository and export_report.json."
+        ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     video = parser.add_mutually_exclusive_group()
-    video.add_argument("--vjepa2", type=Path, help="local Hugging Face V-JEPA 2 folder (config.json + safetensors)")
+    video.add_argument("--vjepa2", type=Path, help="V-JEPA 2: a local Hugging Face folder (config.json + safetensors) or an official .pt")
     video.add_argument("--random-vjepa2", choices=sorted(VJEPA2_PRESETS), help="a randomly initialised V-JEPA 2 of this size")
-    parser.add_argument("--text-encoder", type=Path, help="local Hugging Face text encoder folder (default: bundled all-MiniLM-L6-v2)")
+    parser.add_argument("--weights", choices=["target_encoder", "encoder", "ema_encoder"], default="target_encoder", help="which encoder of an official .pt (default: target_encoder)")
+    parser.add_argument("--vjepa2-config", type=Path, help="config.json for an official .pt (crop size, frames per clip, heads); default: the released geometry")
+    parser.add_argument("--text-encoder", type=Path, help="local text encoder folder, sentence-transformers or plain AutoModel (default: bundled all-MiniLM-L6-v2)")
     parser.add_argument("--no-text-encoder", action="store_true", help="do not export a text encoder")
     parser.add_argument("--out", type=Path, default=Path("artifacts"), help="output folder (default: artifacts)")
-    parser.add_argument("--target", action="append", choices=["cpu", "gpu"], help="repository targets (default: both)")
+    parser.add_argument("--target", action="append", choices=["cpu", "gpu"], help="repository targets (default: both; a tensorrt repository is added when a plan is built)")
+    parser.add_argument("--dynamic-frames", action="store_true", help="frame count as a variable axis (multiples of the tubelet size)")
+    parser.add_argument("--max-frames", type=int, default=64, help="largest frame count with --dynamic-frames (default 64)")
+    parser.add_argument("--precision", choices=["fp32", "fp16"], default="fp32", help="the ONNX version the repository serves (default fp32)")
+    parser.add_argument("--no-fp16", action="store_true", help="do not build the fp16 ONNX")
+    parser.add_argument("--no-tensorrt", action="store_true", help="do not build a TensorRT plan even on a GPU")
+    parser.add_argument("--tensorrt-opt-batch", type=int, default=8, help="TensorRT profile: the batch size to optimise for (min 1, max --max-batch-size)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where PyTorch and ONNX Runtime run during verification")
+    parser.add_argument("--threshold", action="append", default=[], metavar="ARTIFACT.FIELD=VALUE", help="e.g. onnx_fp16.min_cosine=0.9995 (fields: min_cosine, max_abs_diff, min_neighbour_agreement)")
+    parser.add_argument("--allow-drift", action="store_true", help="write and exit 0 even when an artifact misses its thresholds")
+    parser.add_argument("--timing-runs", type=int, default=0, help="time PyTorch and each artifact (median of N runs)")
     parser.add_argument("--max-batch-size", type=int, default=32)
     parser.add_argument("--max-queue-delay-us", type=int, default=1000, help="Triton dynamic batching queue delay")
     parser.add_argument("--instances", type=int, default=1, help="Triton model instances per model")
+    parser.add_argument("--no-warmup", action="store_true", help="no model_warmup in config.pbtxt")
+    parser.add_argument("--check", type=Path, metavar="REPO", help="only load REPO in the local Triton and run one request per model")
     return parser
+
+
+def _thresholds(assignments: list[str]) -> dict[str, ParityThresholds]:
+    thresholds = default_thresholds()
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        artifact, _, field = key.partition(".")
+        if artifact not in thresholds or field not in ParityThresholds.model_fields or not value:
+            raise ValueError(f"--threshold: got {assignment!r}, expected ARTIFACT.FIELD=VALUE with ARTIFACT in {sorted(thresholds)}")
+        thresholds[artifact] = thresholds[artifact].model_copy(update={field: float(value)})
+    return thresholds
+
+
+def check_repository(repository: Path) -> int:
+    """`jepa-serve check` runs Triton, so it lives on the server side; call it as a program."""
+    return subprocess.call([sys.executable, "-m", "jepa_server.cli", "check", str(repository)])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory() as scratch:
+    if args.check is not None:
+        return check_repository(args.check)
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
             vjepa2 = args.vjepa2
             if args.random_vjepa2:
                 vjepa2 = save_random_vjepa2(Path(scratch) / f"vjepa2-{args.random_vjepa2}", args.random_vjepa2)
             settings = ExportSettings(
                 output_dir=args.out,
                 vjepa2=vjepa2,
+                vjepa2_weights=args.weights,
+                vjepa2_config=args.vjepa2_config,
                 text_encoder=args.text_encoder,
                 export_text_encoder=not args.no_text_encoder,
                 targets=args.target or ["cpu", "gpu"],
+                dynamic_frames=args.dynamic_frames,
+                max_frames_per_clip=args.max_frames,
+                precision=args.precision,
+                build_fp16=not args.no_fp16,
+                tensorrt=not args.no_tensorrt,
+                tensorrt_opt_batch_size=args.tensorrt_opt_batch,
+                device=args.device,
+                thresholds=_thresholds(args.threshold),
+                allow_drift=args.allow_drift,
+                timing_runs=args.timing_runs,
                 max_batch_size=args.max_batch_size,
                 max_queue_delay_microseconds=args.max_queue_delay_us,
                 instance_count=args.instances,
+                warmup=not args.no_warmup,
             )
+        except (ValidationError, ValueError) as error:
+            print(f"jepa-serve export: {error}", file=sys.stderr)
+            return 2
+        try:
             report = run_export(settings)
-    except CheckpointError as error:
-        print(f"jepa-serve export: {error}", file=sys.stderr)
-        return 2
-    if not report.passed:
-        print("jepa-serve export: an artifact missed the parity threshold (see export_report.json)", file=sys.stderr)
+        except CheckpointError as error:
+            print(f"jepa-serve export: {error}", file=sys.stderr)
+            return 2
+        except TensorRTError as error:
+            print(f"jepa-serve export: {error}", file=sys.stderr)
+            return 1
+    failed = failed_artifacts(report)
+    if failed and not settings.allow_drift:
+        print(f"jepa-serve export: {', '.join(failed)} missed the verification thresholds; nothing written to the repository (see {args.out / 'export_report.json'}; --allow-drift to write anyway)", file=sys.stderr)
         return 1
     return 0
 

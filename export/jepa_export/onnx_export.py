@@ -1,14 +1,19 @@
-"""Torch module -> ONNX file with a dynamic batch axis and fixed, meaningful I/O names."""
+"""Torch module -> ONNX file with a dynamic batch axis and fixed, meaningful I/O names; its fp16 twin."""
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
 
+import onnx
 import torch
 
-# Above this size the weights go to a `.onnx.data` sidecar (protobuf caps a message at 2 GB).
+# Above this many weight bytes they go to a `model.onnx.data` sidecar: protobuf caps one message at
+# 2 GB, and the graph plus its weights must stay under that, so the switch comes early.
 EXTERNAL_DATA_THRESHOLD_BYTES = 1 << 30
+
+# Input name -> {axis: dimension}; a dimension is a `torch.export.Dim` or a multiple of one.
+DynamicShapes = dict[str, dict[int, object]]
 
 
 def export_onnx(
@@ -17,16 +22,13 @@ def export_onnx(
     input_names: tuple[str, ...],
     output_names: tuple[str, ...],
     path: Path,
-    dynamic_axes: dict[str, dict[int, str]],
+    dynamic_shapes: DynamicShapes,
+    external_data_threshold_bytes: int = EXTERNAL_DATA_THRESHOLD_BYTES,
 ) -> Path:
-    """Export with `torch.onnx.export(dynamo=True)`; `dynamic_axes` maps input name -> {axis: dim name}."""
+    """Export with `torch.onnx.export(dynamo=True)`; weights over the threshold go to a sidecar."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    dims: dict[str, torch.export.Dim] = {}
-    dynamic_shapes = {
-        name: {axis: dims.setdefault(dim_name, torch.export.Dim(dim_name, min=1, max=4096)) for axis, dim_name in dynamic_axes.get(name, {}).items()}
-        for name in input_names
-    }
     parameter_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
+    external_data = parameter_bytes > external_data_threshold_bytes
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
@@ -34,10 +36,30 @@ def export_onnx(
             example_inputs,
             input_names=list(input_names),
             output_names=list(output_names),
-            dynamic_shapes=dynamic_shapes,
+            dynamic_shapes={name: dynamic_shapes.get(name, {}) for name in input_names},
             dynamo=True,
-            external_data=parameter_bytes > EXTERNAL_DATA_THRESHOLD_BYTES,
+            external_data=external_data,
             verbose=False,
         )
-    program.save(str(path), external_data=parameter_bytes > EXTERNAL_DATA_THRESHOLD_BYTES)
+    program.save(str(path), external_data=external_data)
     return path
+
+
+def convert_to_fp16(onnx_file: Path, destination: Path, external_data_threshold_bytes: int = EXTERNAL_DATA_THRESHOLD_BYTES) -> Path:
+    """fp16 weights and compute, fp32 inputs and outputs (`keep_io_types`): same Triton config.
+
+    `onnxruntime.transformers.float16` is the converter that yields graphs ONNX Runtime accepts for
+    both our models (`onnxconverter-common` breaks MiniLM).
+    """
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = onnx.load(str(onnx_file))  # reads the sidecar too
+    weight_bytes = sum(len(tensor.raw_data) for tensor in model.graph.initializer)
+    # Shape inference serialises the whole model: impossible past protobuf's 2 GB.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        converted = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=weight_bytes >= (1 << 31) - (1 << 26))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    external_data = weight_bytes // 2 > external_data_threshold_bytes
+    onnx.save(converted, str(destination), save_as_external_data=external_data, location=f"{destination.name}.data")
+    return destination

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from google.protobuf import text_format
 from pydantic import BaseModel, Field
 from tritonclient.grpc import model_config_pb2 as mc
 
-Target = Literal["cpu", "gpu"]
+# cpu: python backend + ONNX Runtime (the bundled tritonserver); gpu: onnxruntime_onnx (NGC
+# image); tensorrt: tensorrt_plan built on the GPU that will serve it.
+Target = Literal["cpu", "gpu", "tensorrt"]
 PYTHON_MODEL_SOURCE = Path(__file__).with_name("triton_python_model.py")
+WARMUP_DIR = "warmup"
+_NUMPY_TYPES = {"TYPE_FP32": np.float32, "TYPE_FP16": np.float16, "TYPE_INT64": np.int64, "TYPE_INT32": np.int32}
 
 
 class TensorSettings(BaseModel):
@@ -33,6 +39,24 @@ class DynamicBatchingSettings(BaseModel):
     max_queue_delay_microseconds: int = 1000
 
 
+class WarmupInput(BaseModel):
+    """One input of a warm-up request. `fill` "ones" is written to a file under `warmup/`
+    (Triton only generates zeros or random bytes, and random ids would index out of a vocabulary)."""
+
+    name: str
+    data_type: str = "TYPE_FP32"
+    dims: list[int]
+    fill: Literal["zeros", "ones"] = "zeros"
+
+
+class WarmupSettings(BaseModel):
+    """A request Triton runs while loading the model, so the first user request is not the slow one."""
+
+    name: str
+    batch_size: int = 1
+    inputs: list[WarmupInput]
+
+
 class ModelSettings(BaseModel):
     """Everything `config.pbtxt` says about one served model."""
 
@@ -45,17 +69,24 @@ class ModelSettings(BaseModel):
     instance_count: int = 1
     # Read by the gateway (see docs/repository-format.md); all values are strings.
     parameters: dict[str, str] = Field(default_factory=dict)
+    # The version a single artifact is written as.
     version: int = 1
+    # The versions Triton loads (`version_policy { specific }`); empty = Triton's default (latest).
+    served_versions: list[int] = Field(default_factory=list)
+    warmup: list[WarmupSettings] = Field(default_factory=list)
+
+
+def _backend(config: mc.ModelConfig, target: Target) -> mc.ModelInstanceGroup.Kind:
+    if target == "cpu":
+        config.backend = "python"
+        return mc.ModelInstanceGroup.KIND_CPU
+    config.platform = "tensorrt_plan" if target == "tensorrt" else "onnxruntime_onnx"
+    return mc.ModelInstanceGroup.KIND_GPU
 
 
 def render_config(model: ModelSettings, target: Target) -> str:
     config = mc.ModelConfig(name=model.name, max_batch_size=model.max_batch_size)
-    if target == "cpu":
-        config.backend = "python"
-        kind = mc.ModelInstanceGroup.KIND_CPU
-    else:
-        config.platform = "onnxruntime_onnx"
-        kind = mc.ModelInstanceGroup.KIND_GPU
+    kind = _backend(config, target)
     for tensor in model.inputs:
         config.input.add(
             name=tensor.name,
@@ -69,9 +100,35 @@ def render_config(model: ModelSettings, target: Target) -> str:
         config.dynamic_batching.preferred_batch_size.extend(model.dynamic_batching.preferred_batch_sizes)
         config.dynamic_batching.max_queue_delay_microseconds = model.dynamic_batching.max_queue_delay_microseconds
     config.instance_group.add(count=model.instance_count, kind=kind)
+    if model.served_versions:
+        config.version_policy.specific.versions.extend(model.served_versions)
+    for sample in model.warmup:
+        warmup = config.model_warmup.add(name=sample.name, batch_size=sample.batch_size, count=1)
+        for tensor in sample.inputs:
+            entry = warmup.inputs[tensor.name]
+            entry.data_type = mc.DataType.Value(tensor.data_type)
+            entry.dims.extend(tensor.dims)
+            if tensor.fill == "zeros":
+                entry.zero_data = True
+            else:
+                entry.input_data_file = _warmup_file_name(sample, tensor)
     for key, value in model.parameters.items():
         config.parameters[key].string_value = value
     return text_format.MessageToString(config)
+
+
+def _warmup_file_name(sample: WarmupSettings, tensor: WarmupInput) -> str:
+    return f"{sample.name}_{tensor.name}"
+
+
+def _write_warmup_files(model_dir: Path, model: ModelSettings) -> None:
+    """Triton reads `input_data_file` from `<model>/warmup/`: raw little-endian values, batch included."""
+    for sample in model.warmup:
+        for tensor in sample.inputs:
+            if tensor.fill == "ones":
+                values = np.ones([sample.batch_size, *tensor.dims], dtype=_NUMPY_TYPES[tensor.data_type])
+                (model_dir / WARMUP_DIR).mkdir(exist_ok=True)
+                (model_dir / WARMUP_DIR / _warmup_file_name(sample, tensor)).write_bytes(values.astype(values.dtype.newbyteorder("<")).tobytes())
 
 
 def _link_or_copy(source: Path, destination: Path) -> None:
@@ -86,22 +143,30 @@ def _link_or_copy(source: Path, destination: Path) -> None:
 def write_model(
     repository: Path,
     model: ModelSettings,
-    onnx_file: Path,
+    artifacts: Path | Mapping[int, Path],
     target: Target,
     extra_files: tuple[Path, ...] = (),
 ) -> Path:
-    """Lay out `<repository>/<model>/config.pbtxt` and `<version>/model.onnx` (+ sidecar, + model.py)."""
-    if onnx_file.name != "model.onnx":
-        raise ValueError(f"onnx_file: got {onnx_file.name}, the exporter names every graph model.onnx")
+    """Lay out `<repository>/<model>/config.pbtxt` and one `<version>/` folder per artifact.
+
+    `artifacts` maps a version to its `model.onnx` (+ its `model.onnx.data` sidecar, + `model.py`
+    for the cpu target) or `model.plan`; a single path is written as `model.version`.
+    """
+    versions = {model.version: artifacts} if isinstance(artifacts, Path) else dict(artifacts)
+    expected_name = "model.plan" if target == "tensorrt" else "model.onnx"
     model_dir = repository / model.name
-    version_dir = model_dir / str(model.version)
-    version_dir.mkdir(parents=True, exist_ok=True)
+    for version, artifact in versions.items():
+        if artifact.name != expected_name:
+            raise ValueError(f"artifacts[{version}]: got {artifact.name}, the {target} target serves {expected_name}")
+        version_dir = model_dir / str(version)
+        version_dir.mkdir(parents=True, exist_ok=True)
+        # The graph names its sidecar `model.onnx.data`, so both keep their names.
+        for weights in [artifact, *artifact.parent.glob(f"{artifact.name}.data")]:
+            _link_or_copy(weights, version_dir / weights.name)
+        if target == "cpu":
+            shutil.copy2(PYTHON_MODEL_SOURCE, version_dir / "model.py")
     (model_dir / "config.pbtxt").write_text(render_config(model, target))
-    # The graph names its sidecar `model.onnx.data`, so both keep their names.
-    for weights in [onnx_file, *onnx_file.parent.glob("model.onnx.data")]:
-        _link_or_copy(weights, version_dir / weights.name)
-    if target == "cpu":
-        shutil.copy2(PYTHON_MODEL_SOURCE, version_dir / "model.py")
+    _write_warmup_files(model_dir, model)
     for extra in extra_files:
         shutil.copy2(extra, model_dir / extra.name)
     return model_dir

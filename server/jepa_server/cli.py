@@ -16,6 +16,7 @@ EXAMPLES = """examples:
   jepa-serve triton --repository artifacts/repository/cpu    # the bundled tritonserver, on the CPU
   jepa-serve serve --triton-url 127.0.0.1:8001               # the gateway in front of any Triton
   jepa-serve up --repository artifacts/repository/cpu        # local Triton + gateway together
+  jepa-serve check artifacts/repository/cpu                  # load it in the local Triton, one request per model
   jepa-serve bench run all                                    # the benchmarks (source checkout only)
 Every gateway setting is also an environment variable with the prefix JEPA_ (e.g. JEPA_PORT).
 """
@@ -53,7 +54,44 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run the local Triton and the gateway together")
     up.add_argument("--repository", type=Path, default=Path("artifacts/repository/cpu"))
     _add_gateway_options(up)
+    check = commands.add_parser("check", help="load a repository in the local Triton and run one request per model")
+    check.add_argument("repository", type=Path)
     return parser
+
+
+async def _check_models(repository: Path, triton_url: str) -> int:
+    """One request per video and text model, through the gateway's own adapters; every embedding
+    must come back finite and L2-normalised."""
+    import numpy as np
+
+    from jepa_server.backends.triton import TritonBackend
+    from jepa_server.core.registry import VIDEO_INPUT, ModelRegistry
+
+    backend = TritonBackend(triton_url, timeout_s=120.0)
+    try:
+        served = await backend.discover()
+        registry = ModelRegistry(served, repository, token_bucket=16)
+        requests = {
+            name: (model, {VIDEO_INPUT: np.random.default_rng(0).standard_normal((1, model.geometry.frames_per_clip, 3, model.geometry.crop_size, model.geometry.crop_size), np.float32)})
+            for name, model in registry.video.items()
+        }
+        for name, model in registry.text.items():
+            tokens = model.tokenizer.encode(["a dog catching a frisbee"])
+            requests[name] = (model, {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask})
+        failures = 0
+        for name, (model, inputs) in sorted(requests.items()):
+            embedding = (await backend.infer(model.served, inputs, [model.output]))[model.output]
+            norm = float(np.linalg.norm(embedding))
+            ok = embedding.shape == (1, model.dimension) and bool(np.isfinite(embedding).all()) and abs(norm - 1.0) < 1e-3
+            failures += not ok
+            print(f"{name} (version {model.served.version}): {model.output} {embedding.shape}, norm {norm:.4f}: {'ok' if ok else 'FAILED'}")
+        for name in sorted(set(served) - set(requests)):
+            print(f"{name}: loaded (role {served[name].role}, no request defined)")
+        if not requests:
+            print(f"{repository}: no video or text model to check", file=sys.stderr)
+        return 1 if failures or not requests else 0
+    finally:
+        await backend.close()
 
 
 def _exec_benchmarks(arguments: list[str]) -> None:
@@ -85,6 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         asyncio.run(serve_forever(_settings(args)))
         return 0
+    if args.command == "check":
+        from jepa_server.triton_local import TritonStartupError
+
+        try:
+            with LocalTriton(LocalTritonOptions(repository=args.repository)) as triton:
+                return asyncio.run(_check_models(args.repository, triton.grpc_url))
+        except TritonStartupError as error:
+            print(f"jepa-serve check: {args.repository} does not load: {error}", file=sys.stderr)
+            return 1
     with LocalTriton(LocalTritonOptions(repository=args.repository)) as triton:
         print(f"tritonserver ready: grpc {triton.grpc_url}, metrics {triton.metrics_url}", flush=True)
         asyncio.run(serve_forever(_settings(args, triton_url=triton.grpc_url, model_repository=args.repository)))
