@@ -18,10 +18,12 @@ class GatewayThread:
         self.gateway = Gateway(settings)
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="gateway")
 
-    def start(self, ready_timeout_s: float = 120.0) -> GatewayThread:
+    def start(self, ready_timeout_s: float | None = 120.0) -> GatewayThread:
+        """Start serving and wait until ready (every model warmed up); None: do not wait."""
         self._thread.start()
         self.run(self.gateway.start())
-        self.run(asyncio.wait_for(self.gateway.ready.wait(), ready_timeout_s))
+        if ready_timeout_s is not None:
+            self.run(asyncio.wait_for(self.gateway.ready.wait(), ready_timeout_s))
         return self
 
     def run(self, coroutine, timeout: float | None = None):
