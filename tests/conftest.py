@@ -47,7 +47,7 @@ def gateway(local_triton, cpu_repository: Path, tmp_path_factory: pytest.TempPat
     media_root = tmp_path_factory.mktemp("media")
     settings = Settings(
         port=0, metrics_port=0, triton_url=local_triton.grpc_url, model_repository=cpu_repository,
-        decode_workers=1, media_roots=[media_root],
+        decode_workers=1, media_roots=[media_root], index_uri=str(tmp_path_factory.mktemp("index") / "index.db"),
     )
     thread = GatewayThread(settings).start()
     yield thread

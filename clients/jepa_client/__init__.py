@@ -2,6 +2,7 @@
 
 from jepa_client.aio import AsyncClient
 from jepa_client.client import Client
+from jepa_client.convert import IndexItem
 from jepa_client.errors import (
     AlreadyExistsError,
     CancelledError,
@@ -18,7 +19,18 @@ from jepa_client.errors import (
     UnimplementedError,
 )
 from jepa_client.options import DEFAULT_ADDRESS, ClientOptions, TlsOptions
-from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding, WindowEmbedding
+from jepa_client.results import (
+    DeleteResult,
+    IndexedVideo,
+    IndexReport,
+    IndexStats,
+    ModelInfo,
+    SearchHit,
+    SearchResults,
+    TextEmbeddings,
+    VideoEmbedding,
+    WindowEmbedding,
+)
 from jepa_client.retry import RetryPolicy
 from jepa_client.rpc import Rpc
 
@@ -30,7 +42,12 @@ __all__ = [
     "Client",
     "ClientOptions",
     "DeadlineExceededError",
+    "DeleteResult",
     "FailedPreconditionError",
+    "IndexItem",
+    "IndexReport",
+    "IndexStats",
+    "IndexedVideo",
     "InternalError",
     "InvalidArgumentError",
     "JepaError",
@@ -40,6 +57,8 @@ __all__ = [
     "ResourceExhaustedError",
     "RetryPolicy",
     "Rpc",
+    "SearchHit",
+    "SearchResults",
     "TextEmbeddings",
     "TlsOptions",
     "UnauthenticatedError",

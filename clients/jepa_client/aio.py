@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from types import TracebackType
 
 import grpc
 import grpc.aio
+import numpy as np
 from google.protobuf.message import Message
 
 from jepa_client import convert, rpc
 from jepa_client.base import ClientBase
 from jepa_client.errors import error_from_rpc
 from jepa_client.options import ClientOptions
-from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding
+from jepa_client.results import DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
 from jepa_client.rpc import ResultT, Rpc
 
 
@@ -86,6 +87,56 @@ class AsyncClient(ClientBase):
     async def list_models(self, *, timeout: float | None = None) -> tuple[ModelInfo, ...]:
         """See `Client.list_models`."""
         return await self.invoke(rpc.LIST_MODELS, rpc.LIST_MODELS.request_type(), timeout=timeout)
+
+    async def index_videos(
+        self,
+        items: Iterable[convert.IndexItem],
+        *,
+        model: str = "",
+        frames_per_clip: int = 0,
+        frame_step: int = 0,
+        fps: float = 0.0,
+        window_stride: int = 0,
+        timeout: float | None = None,
+    ) -> IndexReport:
+        """See `Client.index_videos`; each item's file is read off the event loop."""
+
+        async def requests() -> AsyncIterator[Message]:
+            for item in items:
+                yield await asyncio.to_thread(
+                    convert.index_request, item, model=model, frames_per_clip=frames_per_clip, frame_step=frame_step,
+                    fps=fps, window_stride=window_stride,
+                )
+
+        return await self.invoke(rpc.INDEX_VIDEOS, requests(), timeout=timeout)
+
+    async def search(
+        self,
+        text: str | None = None,
+        *,
+        video: convert.VideoSource = None,
+        video_uri: str = "",
+        embedding: np.ndarray | Sequence[float] | None = None,
+        top_k: int = 10,
+        filter: str = "",
+        model: str = "",
+        text_model: str = "",
+        timeout: float | None = None,
+    ) -> SearchResults:
+        """See `Client.search`."""
+        request = await asyncio.to_thread(
+            convert.search_request, text, video=video, video_uri=video_uri, embedding=embedding, top_k=top_k, filter=filter,
+            model=model, text_model=text_model,
+        )
+        return await self.invoke(rpc.SEARCH, request, timeout=timeout)
+
+    async def delete_videos(self, ids: str | Sequence[str], *, model: str = "", timeout: float | None = None) -> DeleteResult:
+        """See `Client.delete_videos`."""
+        return await self.invoke(rpc.DELETE_VIDEOS, convert.delete_request(ids, model), timeout=timeout)
+
+    async def index_stats(self, *, model: str = "", ids: str | Sequence[str] = (), timeout: float | None = None) -> IndexStats:
+        """See `Client.index_stats`."""
+        return await self.invoke(rpc.GET_INDEX_STATS, convert.stats_request(model, ids), timeout=timeout)
 
     async def close(self) -> None:
         await self._channel.close()

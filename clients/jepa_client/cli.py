@@ -1,4 +1,5 @@
-"""`jepa`: embed videos and texts and list models from the command line (argparse, stdlib only)."""
+"""`jepa`: embed videos and texts, list models, and index and search videos from the command line
+(argparse, stdlib only)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from jepa_client import cli_retrieval
 from jepa_client.client import Client
 from jepa_client.errors import JepaError
 from jepa_client.options import DEFAULT_ADDRESS, ClientOptions, TlsOptions
@@ -25,6 +27,8 @@ examples:
   jepa models
   jepa embed-video clip.mp4 --frames-per-clip 16 --windows
   jepa embed-text "a dog catching a frisbee" "a city at night" --json > texts.json
+  jepa index videos/ --metadata '{"source": "archive"}'
+  jepa search "a dog catching a frisbee" -k 5 --filter 'metadata["source"] == "archive"'
   jepa --address gpu-host:50051 --tls-ca ca.pem --token-file ~/.jepa-token models
 """
 
@@ -46,7 +50,7 @@ def _count(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jepa",
-        description="Client of a jepa-serve gateway: video and text embeddings over gRPC.",
+        description="Client of a jepa-serve gateway: video and text embeddings and video search over gRPC.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -82,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="list the served models", description="List the served models.")
     models.add_argument("--json", action="store_true", help="print the models as JSON")
+    cli_retrieval.add_commands(commands, _count)
     return parser
 
 
@@ -142,10 +147,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = _options(args)
         video = args.file.read_bytes() if args.command == "embed-video" else b""
+        retrieval = cli_retrieval.prepare(args)
     except (OSError, ValueError) as error:
         parser.error(str(error))
     try:
         with Client(options) as client:
+            if retrieval is not None:
+                return retrieval(client)
             if args.command == "embed-video":
                 result = client.embed_video(
                     video, frames_per_clip=args.frames_per_clip, frame_step=args.frame_step,

@@ -7,13 +7,14 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 import grpc
+import numpy as np
 from google.protobuf.message import Message
 
 from jepa_client import convert, rpc
 from jepa_client.base import ClientBase
 from jepa_client.errors import error_from_rpc
 from jepa_client.options import ClientOptions
-from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding
+from jepa_client.results import DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
 from jepa_client.rpc import ResultT, Rpc
 
 
@@ -93,6 +94,54 @@ class Client(ClientBase):
     def list_models(self, *, timeout: float | None = None) -> tuple[ModelInfo, ...]:
         """The models the server can use, with dimensions and embedding spaces."""
         return self.invoke(rpc.LIST_MODELS, rpc.LIST_MODELS.request_type(), timeout=timeout)
+
+    def index_videos(
+        self,
+        items: Iterable[convert.IndexItem],
+        *,
+        model: str = "",
+        frames_per_clip: int = 0,
+        frame_step: int = 0,
+        fps: float = 0.0,
+        window_stride: int = 0,
+        timeout: float | None = None,
+    ) -> IndexReport:
+        """Index videos in one streaming call (items are read lazily, one at a time). Each video is cut
+        into windows (every `window_stride` frames, 0 = no overlap), one row each; an id indexed
+        before is replaced. Never retried (not idempotent): look at the report, resend what failed."""
+        requests = (
+            convert.index_request(item, model=model, frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride)
+            for item in items
+        )
+        return self.invoke(rpc.INDEX_VIDEOS, requests, timeout=timeout)
+
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        video: convert.VideoSource = None,
+        video_uri: str = "",
+        embedding: np.ndarray | Sequence[float] | None = None,
+        top_k: int = 10,
+        filter: str = "",
+        model: str = "",
+        text_model: str = "",
+        timeout: float | None = None,
+    ) -> SearchResults:
+        """The `top_k` best videos for a text, a video or an embedding, each with its best window;
+        `filter` is a condition on the rows such as `metadata["tag"] == "x" and window_index < 3`."""
+        request = convert.search_request(
+            text, video=video, video_uri=video_uri, embedding=embedding, top_k=top_k, filter=filter, model=model, text_model=text_model
+        )
+        return self.invoke(rpc.SEARCH, request, timeout=timeout)
+
+    def delete_videos(self, ids: str | Sequence[str], *, model: str = "", timeout: float | None = None) -> DeleteResult:
+        """Remove every window of the videos (never retried)."""
+        return self.invoke(rpc.DELETE_VIDEOS, convert.delete_request(ids, model), timeout=timeout)
+
+    def index_stats(self, *, model: str = "", ids: str | Sequence[str] = (), timeout: float | None = None) -> IndexStats:
+        """Rows and videos in the index of a video model, and which of `ids` are indexed."""
+        return self.invoke(rpc.GET_INDEX_STATS, convert.stats_request(model, ids), timeout=timeout)
 
     def close(self) -> None:
         self._channel.close()

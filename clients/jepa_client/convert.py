@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
+import grpc
 import numpy as np
 
-from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding, WindowEmbedding
-from jepa_client.v1 import common_pb2, embedding_pb2
+from jepa_client.results import (
+    DeleteResult,
+    IndexedVideo,
+    IndexReport,
+    IndexStats,
+    ModelInfo,
+    SearchHit,
+    SearchResults,
+    TextEmbeddings,
+    VideoEmbedding,
+    WindowEmbedding,
+)
+from jepa_client.v1 import common_pb2, embedding_pb2, retrieval_pb2
 
 VideoSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, None]
 EncodedVideo = Union[str, os.PathLike, bytes, bytearray, memoryview]
@@ -196,3 +209,115 @@ def text_embeddings(response: embedding_pb2.EmbedTextResponse) -> TextEmbeddings
 
 def model_list(response: embedding_pb2.ListModelsResponse) -> tuple[ModelInfo, ...]:
     return tuple(model_info(model) for model in response.models)
+
+
+@dataclass(frozen=True)
+class IndexItem:
+    """One video for `index_videos`: `video` is a file path (its bytes are sent), encoded bytes or a
+    uint8 (T, H, W, 3) array (`frames_fps` its frame rate), or `uri` a file the server can read.
+    `metadata` (a JSON-able dict) is stored with every window and returned by search."""
+
+    id: str
+    video: VideoSource = None
+    uri: str = ""
+    metadata: Mapping[str, Any] | None = None
+    model: str = ""
+    frames_fps: float = 0.0
+
+
+def index_request(
+    item: IndexItem, *, model: str = "", frames_per_clip: int = 0, frame_step: int = 0, fps: float = 0.0, window_stride: int = 0
+) -> retrieval_pb2.IndexVideosRequest:
+    """The stream message of one item; the item's own model wins over the call's."""
+    video = video_input(
+        item.video, uri=item.uri, frames_fps=item.frames_fps, frames_per_clip=frames_per_clip, frame_step=frame_step,
+        fps=fps, window_stride=window_stride,
+    )
+    metadata = json.dumps(dict(item.metadata)) if item.metadata else ""
+    return retrieval_pb2.IndexVideosRequest(id=item.id, video=video, metadata_json=metadata, model=item.model or model)
+
+
+_STATUS_BY_VALUE = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def index_report(response: retrieval_pb2.IndexVideosResponse) -> IndexReport:
+    return IndexReport(
+        tuple(
+            IndexedVideo(
+                id=item.id, code=_STATUS_BY_VALUE.get(item.code, grpc.StatusCode.UNKNOWN), error=item.error,
+                num_windows=item.num_windows, duration_seconds=item.duration_seconds, collection=item.collection,
+            )
+            for item in response.items
+        )
+    )
+
+
+def search_request(
+    text: str | None = None,
+    *,
+    video: VideoSource = None,
+    video_uri: str = "",
+    embedding: np.ndarray | Sequence[float] | None = None,
+    top_k: int = 10,
+    filter: str = "",
+    model: str = "",
+    text_model: str = "",
+    frames_fps: float = 0.0,
+    frames_per_clip: int = 0,
+    frame_step: int = 0,
+    fps: float = 0.0,
+    window_stride: int = 0,
+) -> retrieval_pb2.SearchRequest:
+    """Exactly one query: a text, a video (a path, bytes, frames, or `video_uri`), or an embedding."""
+    if (text is not None) + (video is not None or bool(video_uri)) + (embedding is not None) != 1:
+        raise ValueError("query: pass exactly one of text, video (or video_uri) or embedding")
+    if top_k < 0:
+        raise ValueError(f"top_k: got {top_k}, need >= 0 (0 = server default)")
+    request = retrieval_pb2.SearchRequest(top_k=top_k, filter=filter, model=model, text_model=text_model)
+    if text is not None:
+        request.text = text
+    elif embedding is not None:
+        request.embedding.values.extend(np.asarray(embedding, dtype=np.float32).ravel().tolist())
+    else:
+        request.video.CopyFrom(
+            video_input(
+                video, uri=video_uri, frames_fps=frames_fps, frames_per_clip=frames_per_clip, frame_step=frame_step,
+                fps=fps, window_stride=window_stride,
+            )
+        )
+    return request
+
+
+def search_results(response: retrieval_pb2.SearchResponse) -> SearchResults:
+    hits = tuple(
+        SearchHit(
+            video_id=hit.video_id, score=hit.score, window_index=hit.window_index, start_seconds=hit.start_seconds,
+            end_seconds=hit.end_seconds, metadata=json.loads(hit.metadata_json or "{}"),
+        )
+        for hit in response.hits
+    )
+    return SearchResults(model=model_info(response.model), collection=response.collection, hits=hits)
+
+
+def _ids(ids: str | Sequence[str]) -> list[str]:
+    """One id or a sequence of ids (a bare str is one id, not its characters)."""
+    return [ids] if isinstance(ids, str) else list(ids)
+
+
+def delete_request(ids: str | Sequence[str], model: str = "") -> retrieval_pb2.DeleteVideosRequest:
+    return retrieval_pb2.DeleteVideosRequest(ids=_ids(ids), model=model)
+
+
+def delete_result(response: retrieval_pb2.DeleteVideosResponse) -> DeleteResult:
+    return DeleteResult(deleted_ids=tuple(response.deleted_ids), rows_deleted=response.rows_deleted)
+
+
+def stats_request(model: str = "", ids: str | Sequence[str] = ()) -> retrieval_pb2.GetIndexStatsRequest:
+    return retrieval_pb2.GetIndexStatsRequest(model=model, ids=_ids(ids))
+
+
+def index_stats(response: retrieval_pb2.GetIndexStatsResponse) -> IndexStats:
+    return IndexStats(
+        model=model_info(response.model), collection=response.collection, rows=response.rows, videos=response.videos,
+        indexed_ids=tuple(response.indexed_ids), backend=response.backend, index_type=response.index_type,
+    )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import grpc
 import numpy as np
 
 
@@ -46,3 +48,68 @@ class TextEmbeddings:
 
     model: ModelInfo
     embeddings: np.ndarray
+
+
+@dataclass(frozen=True)
+class IndexedVideo:
+    """What became of one item of `index_videos`: `ok`, or the gRPC `code` and `error` naming the field."""
+
+    id: str
+    code: grpc.StatusCode
+    error: str
+    num_windows: int
+    duration_seconds: float
+    collection: str
+
+    @property
+    def ok(self) -> bool:
+        return self.code == grpc.StatusCode.OK
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """One `IndexedVideo` per item sent, in order; the rows of every `ok` item are durable."""
+
+    items: tuple[IndexedVideo, ...]
+
+    @property
+    def failed(self) -> tuple[IndexedVideo, ...]:
+        return tuple(item for item in self.items if not item.ok)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A video and its best-matching window (the moment), with its cosine `score`."""
+
+    video_id: str
+    score: float
+    window_index: int
+    start_seconds: float
+    end_seconds: float
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    model: ModelInfo
+    collection: str
+    hits: tuple[SearchHit, ...]
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    deleted_ids: tuple[str, ...]
+    rows_deleted: int
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """The collection of one video model: rows (windows), videos, and which asked ids it holds."""
+
+    model: ModelInfo
+    collection: str
+    rows: int
+    videos: int
+    indexed_ids: tuple[str, ...]
+    backend: str
+    index_type: str

@@ -14,7 +14,7 @@ from google.protobuf import message_factory
 from google.protobuf.message import Message
 
 from jepa_client import convert
-from jepa_client.v1 import embedding_pb2
+from jepa_client.v1 import embedding_pb2, retrieval_pb2
 
 ResultT = TypeVar("ResultT")
 
@@ -50,3 +50,7 @@ EMBED_VIDEO = rpc(embedding_pb2, "EmbeddingService", "EmbedVideo", idempotent=Tr
 EMBED_TEXT = rpc(embedding_pb2, "EmbeddingService", "EmbedText", idempotent=True, to_result=convert.text_embeddings)
 EMBED_VIDEO_STREAM = rpc(embedding_pb2, "EmbeddingService", "EmbedVideoStream", idempotent=True, to_result=convert.video_embedding)
 LIST_MODELS = rpc(embedding_pb2, "EmbeddingService", "ListModels", idempotent=True, to_result=convert.model_list)
+INDEX_VIDEOS = rpc(retrieval_pb2, "RetrievalService", "IndexVideos", idempotent=False, to_result=convert.index_report)
+SEARCH = rpc(retrieval_pb2, "RetrievalService", "Search", idempotent=True, to_result=convert.search_results)
+DELETE_VIDEOS = rpc(retrieval_pb2, "RetrievalService", "DeleteVideos", idempotent=False, to_result=convert.delete_result)
+GET_INDEX_STATS = rpc(retrieval_pb2, "RetrievalService", "GetIndexStats", idempotent=True, to_result=convert.index_stats)

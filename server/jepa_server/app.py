@@ -12,22 +12,28 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from jepa_client.v1 import embedding_pb2, embedding_pb2_grpc
+from jepa_client.v1 import embedding_pb2, embedding_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
 from jepa_server.api.auth import TokenAuthInterceptor, exempt_prefixes, load_tokens
 from jepa_server.api.decoding import RequestDecodingInterceptor
 from jepa_server.api.embedding_servicer import build_embedding_servicer
 from jepa_server.api.guard import RpcGuard
+from jepa_server.api.retrieval_servicer import build_retrieval_servicer
 from jepa_server.backends.triton import TritonBackend
 from jepa_server.core.embedding import Embedder
 from jepa_server.core.registry import ModelRegistry
+from jepa_server.core.retrieval import Retriever
 from jepa_server.errors import BackendUnavailable, GatewayError
+from jepa_server.index.milvus import MilvusIndex
 from jepa_server.media.pool import VideoPreparer
 from jepa_server.metrics import GatewayMetrics
 from jepa_server.settings import Settings
 
 log = logging.getLogger("jepa_server")
 
-SERVICE_NAMES = (embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name,)
+SERVICE_NAMES = (
+    embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name,
+    retrieval_pb2.DESCRIPTOR.services_by_name["RetrievalService"].full_name,
+)
 
 
 class _NotReadyRegistry(ModelRegistry):
@@ -49,6 +55,8 @@ class Gateway:
         self.backend = TritonBackend(settings.triton_url, settings.triton_timeout_s)
         self.preparer = VideoPreparer(settings.decode_workers, settings.max_concurrent_decodes)
         self.embedder = Embedder(_NotReadyRegistry(), self.backend, self.preparer, self.metrics, settings)
+        self.index = MilvusIndex(settings.index_uri, settings.index_type, settings.index_build_params, settings.index_search_params)
+        self.retriever = Retriever(self.embedder, self.index, settings)
         self.guard = RpcGuard(self.metrics, settings.max_concurrent_requests)
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -67,6 +75,7 @@ class Gateway:
         embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(
             build_embedding_servicer(self.embedder, self.guard, self.settings), self.server
         )
+        retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(build_retrieval_servicer(self.retriever, self.guard, self.settings), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
         address = f"{self.settings.host}:{self.settings.port}"
@@ -142,6 +151,7 @@ class Gateway:
             await self.server.stop(grace_s)
         await self.backend.close()
         self.preparer.close()
+        await self.index.close()
         if self._metrics_server:
             self._metrics_server.shutdown()
 

@@ -33,12 +33,26 @@ class Settings(BaseSettings):
     default_frame_step: int = 1
     media_roots: list[Path] = Field(default_factory=list)
 
+    # Index: a path ending in .db is a Milvus Lite file, http(s)://host:19530 a Milvus server.
+    index_uri: str = "data/index.db"
+    # Vector index (metric COSINE): "" = FLAT on Milvus Lite (exact), HNSW on a server. The params
+    # go to Milvus as they are, e.g. {"nlist": 128} / {"nprobe": 16} for IVF_FLAT, {"ef": 64} for HNSW.
+    index_type: str = ""
+    index_build_params: dict[str, int] = Field(default_factory=dict)
+    index_search_params: dict[str, int] = Field(default_factory=dict)
+    # Items of one IndexVideos stream embedded at the same time (reading the stream waits beyond).
+    index_concurrency: int = Field(4, ge=1)
+
     # Limits (each one is a clear error when exceeded)
     max_message_bytes: int = 64 * MIB
     # Total size of one EmbedVideoStream upload (spooled to a temporary file, never held in memory).
     max_upload_bytes: int = 2048 * MIB
     upload_dir: Path | None = Field(None, description="where uploads wait while decoded; None = the system's temporary directory")
     max_top_k: int = 1000
+    max_index_items: int = 10_000
+    max_ids: int = 1000
+    max_filter_chars: int = 4096
+    max_metadata_bytes: int = 65_536
     max_concurrent_requests: int = 64
     max_decoded_frames: int = 4096
     max_video_seconds: float = 3600.0

@@ -1,0 +1,175 @@
+"""Text-to-video retrieval: videos go into the index as windows, queries come out as ranked videos
+with their best-matching moment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from jepa_server.core.embedding import Embedder, SamplingRequest
+from jepa_server.core.registry import VideoModel
+from jepa_server.errors import FailedPrecondition, InvalidInput, LimitExceeded
+from jepa_server.index.milvus import MAX_VIDEO_ID_CHARS, CollectionSpec, CollectionStats, MilvusIndex, VideoHit, WindowRow, row_filter
+from jepa_server.media.video import VideoSource
+from jepa_server.settings import Settings
+
+DEFAULT_TOP_K = 10
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class IndexItem:
+    video_id: str
+    source: VideoSource
+    sampling: SamplingRequest
+    metadata: dict[str, Any]
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class IndexedVideo:
+    video_id: str
+    num_windows: int
+    duration_seconds: float
+    collection: CollectionSpec
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    text: str
+    text_model: str = ""
+
+
+@dataclass(frozen=True)
+class VideoQuery:
+    source: VideoSource
+    sampling: SamplingRequest
+
+
+@dataclass(frozen=True)
+class VectorQuery:
+    values: np.ndarray
+
+
+Query = TextQuery | VideoQuery | VectorQuery
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    model: VideoModel
+    collection: CollectionSpec
+    hits: list[VideoHit]
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    model: VideoModel
+    collection: CollectionSpec
+    stats: CollectionStats
+
+
+def check_video_id(video_id: str, field: str) -> None:
+    if not video_id:
+        raise InvalidInput(field, "empty id")
+    if len(video_id) > MAX_VIDEO_ID_CHARS:
+        raise InvalidInput(field, f"{len(video_id)} characters, at most {MAX_VIDEO_ID_CHARS}")
+    if _CONTROL.search(video_id):
+        raise InvalidInput(field, "contains control characters")
+
+
+class Retriever:
+    """Indexes videos with the Embedder and searches the Milvus collection of each video model."""
+
+    def __init__(self, embedder: Embedder, index: MilvusIndex, settings: Settings) -> None:
+        self.embedder = embedder
+        self.index = index
+        self.settings = settings
+        self.metrics = embedder.metrics
+
+    @staticmethod
+    def collection(model: VideoModel) -> CollectionSpec:
+        served = model.served
+        return CollectionSpec(model=served.name, version=served.version, dimension=model.dimension, embedding_space=served.embedding_space)
+
+    def _checked_ids(self, video_ids: Sequence[str]) -> list[str]:
+        if len(video_ids) > self.settings.max_ids:
+            raise LimitExceeded("ids", f"got {len(video_ids)} ids, the limit is {self.settings.max_ids}")
+        for position, video_id in enumerate(video_ids):
+            check_video_id(video_id, f"ids[{position}]")
+        return list(dict.fromkeys(video_ids))
+
+    async def index_video(self, item: IndexItem, timeout_s: float | None = None) -> IndexedVideo:
+        """Embed every window of the video and replace the id's rows with them."""
+        check_video_id(item.video_id, "id")
+        model = self.embedder.registry.video_model(item.model)
+        embedded = await self.embedder.embed_video(item.source, item.sampling, model.served.name, timeout_s)
+        windows = [
+            WindowRow(span.index, span.start_seconds, span.end_seconds, vector)
+            for span, vector in zip(embedded.window_spans, embedded.window_embeddings)
+        ]
+        spec = self.collection(model)
+        with self.metrics.stage("index"):
+            await self.index.replace_video(spec, item.video_id, windows, item.metadata)
+        return IndexedVideo(item.video_id, len(windows), embedded.duration_seconds, spec)
+
+    async def refresh_row_gauge(self, collections: Iterable[CollectionSpec]) -> None:
+        for spec in {spec.name: spec for spec in collections}.values():
+            stats = await self.index.stats(spec)
+            self.metrics.index_rows.labels(spec.name).set(stats.rows)
+
+    async def search(self, query: Query, top_k: int, filter_text: str = "", model_name: str = "", timeout_s: float | None = None) -> SearchResult:
+        """The best `top_k` videos for the query, each with its best window."""
+        if top_k > self.settings.max_top_k:
+            raise LimitExceeded("top_k", f"got {top_k}, the limit is {self.settings.max_top_k}")
+        expression = row_filter(filter_text, self.settings.max_filter_chars)
+        model = self.embedder.registry.video_model(model_name)
+        spec = self.collection(model)
+        vector = await self._query_vector(query, model, spec, timeout_s)
+        with self.metrics.stage("search"):
+            hits = await self.index.search(spec, vector, top_k or DEFAULT_TOP_K, expression)
+        return SearchResult(model, spec, hits)
+
+    async def _query_vector(self, query: Query, model: VideoModel, spec: CollectionSpec, timeout_s: float | None) -> np.ndarray:
+        if isinstance(query, TextQuery):
+            if not query.text.strip():
+                raise InvalidInput("text", "empty text")
+            text_model = self.embedder.registry.text_model(query.text_model)
+            if text_model.served.embedding_space != spec.embedding_space or text_model.dimension != spec.dimension:
+                raise FailedPrecondition(
+                    "model",
+                    f"text model {text_model.served.name} (space {text_model.served.embedding_space!r}, {text_model.dimension}-d) cannot "
+                    f"search video model {spec.model} (space {spec.embedding_space!r}, {spec.dimension}-d): text search needs a video "
+                    "model of the text model's embedding space, such as a vljepa_video pipeline",
+                )
+            embedded = await self.embedder.embed_text([query.text], text_model.served.name, timeout_s)
+            return embedded.embeddings[0]
+        if isinstance(query, VideoQuery):
+            return (await self.embedder.embed_video(query.source, query.sampling, model.served.name, timeout_s)).embedding
+        values = np.asarray(query.values, dtype=np.float32)
+        if values.shape != (spec.dimension,):
+            raise InvalidInput("embedding", f"got {values.size} values, collection {spec.name} has dimension {spec.dimension}")
+        if not np.isfinite(values).all() or not np.any(values):
+            raise InvalidInput("embedding", "values must be finite and not all zero")
+        return values
+
+    async def delete(self, video_ids: Sequence[str], model_name: str = "") -> tuple[list[str], int]:
+        """Remove every window of the videos: (ids that had rows, rows removed)."""
+        ids = self._checked_ids(video_ids)
+        if not ids:
+            raise InvalidInput("ids", "at least one id is required")
+        spec = self.collection(self.embedder.registry.video_model(model_name))
+        with self.metrics.stage("index"):
+            deleted = await self.index.delete_videos(spec, ids)
+        await self.refresh_row_gauge([spec])
+        return deleted
+
+    async def stats(self, model_name: str = "", video_ids: Sequence[str] = ()) -> IndexStats:
+        model = self.embedder.registry.video_model(model_name)
+        spec = self.collection(model)
+        stats = await self.index.stats(spec, self._checked_ids(video_ids))
+        self.metrics.index_rows.labels(spec.name).set(stats.rows)
+        return IndexStats(model, spec, stats)

@@ -1,0 +1,282 @@
+"""Milvus adapter: one collection of video windows per video model and embedding space.
+
+`pymilvus.MilvusClient(uri)`: a path ending in `.db` is a Milvus Lite file (run inside this
+process), `http(s)://` a Milvus standalone or cluster; the calls are the same. pymilvus is
+synchronous and Milvus Lite lets one process hold a file, so the gateway keeps one client and runs
+every call on one dedicated thread. That thread also orders the writes: re-indexing a video is a
+delete and an insert with nothing in between.
+
+Durability: an insert returns once Milvus logged it (Milvus Lite writes its WAL through to the OS
+before answering; a server acknowledges once its log broker has the write), so an acknowledged row
+survives the gateway being killed; no per-write flush (which seals tiny segments) is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from pydantic import BaseModel
+from pymilvus import DataType, MilvusClient, MilvusException
+
+from jepa_server.errors import BackendUnavailable, InvalidInput
+from jepa_server.index.filters import FieldKind, parse_filter, string_literal
+
+ResultT = TypeVar("ResultT")
+
+MAX_VIDEO_ID_CHARS = 1024
+_VIDEO_ID_BYTES = MAX_VIDEO_ID_CHARS * 4  # Milvus counts VARCHAR lengths in UTF-8 bytes
+JSON_FIELD = "metadata"
+# The scalar fields of a row that filters may use, and what they hold.
+FILTER_FIELDS = {
+    "video_id": FieldKind.STRING,
+    "window_index": FieldKind.INTEGER,
+    "start_seconds": FieldKind.NUMBER,
+    "end_seconds": FieldKind.NUMBER,
+}
+_OUTPUT_FIELDS = ["video_id", "window_index", "start_seconds", "end_seconds", JSON_FIELD]
+_NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
+_SERVER_SCHEMES = ("http://", "https://", "tcp://")
+
+
+def collection_name(model: str, version: str, dimension: int, embedding_space: str) -> str:
+    """`jepa_<model>_v<version>_<dimension>d_<space>` within Milvus' rules (letters, digits and
+    underscores, at most 255); a hash of the original keeps sanitised names apart."""
+    raw = f"jepa_{model}_v{version}_{dimension}d_{embedding_space}"
+    name = _NAME_UNSAFE.sub("_", raw)
+    if name != raw or len(name) > 255:
+        name = f"{name[:230]}_{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
+    return name
+
+
+class CollectionSpec(BaseModel, frozen=True):
+    """The collection of one video model: vectors are comparable only within one space."""
+
+    model: str
+    version: str
+    dimension: int
+    embedding_space: str
+
+    @property
+    def name(self) -> str:
+        return collection_name(self.model, self.version, self.dimension, self.embedding_space)
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    window_index: int
+    start_seconds: float
+    end_seconds: float
+    embedding: np.ndarray  # (D,)
+
+
+@dataclass(frozen=True)
+class VideoHit:
+    """A video and its best-matching window."""
+
+    video_id: str
+    score: float
+    window_index: int
+    start_seconds: float
+    end_seconds: float
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CollectionStats:
+    rows: int
+    videos: int
+    indexed_ids: list[str]
+
+
+def row_filter(text: str, max_chars: int) -> str:
+    """A client's filter over the rows, checked and rendered canonically (see `filters`)."""
+    return parse_filter(text, FILTER_FIELDS, JSON_FIELD, max_chars)
+
+
+def _ids_expression(video_ids: Sequence[str]) -> str:
+    return f"video_id in [{', '.join(string_literal(video_id) for video_id in video_ids)}]"
+
+
+def _count(client: MilvusClient, name: str, expression: str) -> int:
+    rows = client.query(name, filter=expression, output_fields=["count(*)"])
+    return int(rows[0]["count(*)"]) if rows else 0
+
+
+class MilvusIndex:
+    """The gateway's one Milvus client; every method runs its calls on the index thread."""
+
+    def __init__(self, uri: str, index_type: str = "", build_params: dict[str, int] | None = None, search_params: dict[str, int] | None = None) -> None:
+        self.is_lite = not uri.startswith(_SERVER_SCHEMES)
+        if self.is_lite and not uri.endswith(".db"):
+            raise ValueError(f"index_uri: got {uri!r}; need a Milvus Lite path ending in .db or an http(s):// Milvus URI")
+        self.uri = uri
+        self.backend = "milvus-lite" if self.is_lite else "milvus"
+        self.index_type = index_type or ("FLAT" if self.is_lite else "HNSW")
+        self.build_params = dict(build_params or {})
+        self.search_params = dict(search_params or {})
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="milvus")
+        self._client: MilvusClient | None = None
+        self._ready: set[str] = set()
+
+    # -- running on the index thread
+    async def _run(self, job: Callable[..., ResultT], *args: Any) -> ResultT:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(self._guarded, job, *args))
+
+    def _guarded(self, job: Callable[..., ResultT], *args: Any) -> ResultT:
+        try:
+            return job(self._connected(), *args)
+        except MilvusException as error:
+            raise BackendUnavailable("index", f"{self.backend} at {self.uri} failed: {error.message}") from error
+
+    def _connected(self) -> MilvusClient:
+        if self._client is None:
+            if self.is_lite:
+                Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+            self._client = MilvusClient(self.uri)
+        return self._client
+
+    def _open(self, client: MilvusClient, spec: CollectionSpec, create: bool) -> bool:
+        """Make the collection searchable (creating it when `create`); False when it does not exist."""
+        name = spec.name
+        if name in self._ready:
+            return True
+        if not client.has_collection(name):
+            if not create:
+                return False
+            try:
+                client.create_collection(name, schema=self._schema(spec), index_params=self._index_params(client), consistency_level="Strong")
+            except MilvusException:
+                if not client.has_collection(name):  # another gateway may have created it first
+                    raise
+        client.load_collection(name)
+        self._ready.add(name)
+        return True
+
+    @staticmethod
+    def _schema(spec: CollectionSpec):
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=f"windows of {spec.model} v{spec.version}")
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=_VIDEO_ID_BYTES + 12)  # "<video_id>#<window>"
+        schema.add_field("video_id", DataType.VARCHAR, max_length=_VIDEO_ID_BYTES)
+        schema.add_field("window_index", DataType.INT32)
+        schema.add_field("start_seconds", DataType.DOUBLE)
+        schema.add_field("end_seconds", DataType.DOUBLE)
+        schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=spec.dimension)
+        schema.add_field(JSON_FIELD, DataType.JSON)
+        return schema
+
+    def _index_params(self, client: MilvusClient):
+        params = client.prepare_index_params()
+        params.add_index("embedding", index_type=self.index_type, metric_type="COSINE", params=self.build_params)
+        return params
+
+    # -- the operations
+    async def replace_video(self, spec: CollectionSpec, video_id: str, windows: Sequence[WindowRow], metadata: dict[str, Any]) -> None:
+        """Write every window of a video, replacing whatever rows the id had."""
+        rows = [
+            {
+                "id": f"{video_id}#{window.window_index}",
+                "video_id": video_id,
+                "window_index": window.window_index,
+                "start_seconds": window.start_seconds,
+                "end_seconds": window.end_seconds,
+                "embedding": np.asarray(window.embedding, dtype=np.float32).tolist(),
+                JSON_FIELD: metadata,
+            }
+            for window in windows
+        ]
+
+        def job(client: MilvusClient) -> None:
+            self._open(client, spec, create=True)
+            client.delete(spec.name, filter=_ids_expression([video_id]))
+            client.insert(spec.name, rows)
+
+        await self._run(job)
+
+    async def delete_videos(self, spec: CollectionSpec, video_ids: Sequence[str]) -> tuple[list[str], int]:
+        """Remove every window of the videos; returns the ids that had rows and the rows removed."""
+
+        def job(client: MilvusClient) -> tuple[list[str], int]:
+            if not self._open(client, spec, create=False):
+                return [], 0
+            present = self._present(client, spec.name, video_ids)
+            rows = _count(client, spec.name, _ids_expression(video_ids))
+            if rows:
+                client.delete(spec.name, filter=_ids_expression(video_ids))
+            return present, rows
+
+        return await self._run(job)
+
+    async def search(self, spec: CollectionSpec, query: np.ndarray, top_k: int, expression: str = "") -> list[VideoHit]:
+        """The `top_k` videos whose best window is closest to `query` (cosine), best first."""
+
+        def job(client: MilvusClient) -> list[dict[str, Any]]:
+            if not self._open(client, spec, create=False):
+                return []
+            return client.search(
+                spec.name,
+                data=[np.asarray(query, dtype=np.float32).tolist()],
+                filter=expression,
+                limit=top_k,
+                output_fields=_OUTPUT_FIELDS,
+                search_params={"metric_type": "COSINE", "params": self.search_params},
+                group_by_field="video_id",
+            )[0]
+
+        if query.shape != (spec.dimension,):
+            raise InvalidInput("embedding", f"got {query.size} values, collection {spec.name} has dimension {spec.dimension}")
+        return [
+            VideoHit(
+                video_id=hit["entity"]["video_id"],
+                score=float(hit["distance"]),
+                window_index=int(hit["entity"]["window_index"]),
+                start_seconds=float(hit["entity"]["start_seconds"]),
+                end_seconds=float(hit["entity"]["end_seconds"]),
+                metadata=hit["entity"][JSON_FIELD] or {},
+            )
+            for hit in await self._run(job)
+        ]
+
+    async def stats(self, spec: CollectionSpec, video_ids: Sequence[str] = ()) -> CollectionStats:
+        """Rows and videos of the collection, and which of `video_ids` it holds."""
+
+        def job(client: MilvusClient) -> CollectionStats:
+            if not self._open(client, spec, create=False):
+                return CollectionStats(0, 0, [])
+            present = self._present(client, spec.name, video_ids) if video_ids else []
+            # Every indexed video has exactly one window 0.
+            return CollectionStats(_count(client, spec.name, ""), _count(client, spec.name, "window_index == 0"), present)
+
+        return await self._run(job)
+
+    @staticmethod
+    def _present(client: MilvusClient, name: str, video_ids: Sequence[str]) -> list[str]:
+        rows = client.query(name, filter=f"{_ids_expression(video_ids)} and window_index == 0", output_fields=["video_id"])
+        found = {row["video_id"] for row in rows}
+        return [video_id for video_id in dict.fromkeys(video_ids) if video_id in found]
+
+    async def close(self) -> None:
+        """Close the client (and, for Milvus Lite, release the file so another process may open it)."""
+
+        def job() -> None:
+            if self._client is None:
+                return
+            self._client.close()
+            self._client = None
+            self._ready.clear()
+            if self.is_lite:
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(self.uri)
+
+        await asyncio.get_running_loop().run_in_executor(self._thread, job)
+        self._thread.shutdown(wait=True)
