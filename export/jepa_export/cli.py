@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", action="append", default=[], metavar="ARTIFACT.FIELD=VALUE", help="e.g. onnx_fp16.min_cosine=0.9995 (fields: min_cosine, max_abs_diff, min_neighbour_agreement)")
     parser.add_argument("--allow-drift", action="store_true", help="write and exit 0 even when an artifact misses its thresholds")
     parser.add_argument("--timing-runs", type=int, default=0, help="time PyTorch and each artifact (median of N runs)")
+    parser.add_argument("--parity-batches", type=int, nargs="+", default=[1, 4], metavar="B", help="random batch sizes verified (default: 1 4)")
     parser.add_argument("--max-batch-size", type=int, default=32)
     parser.add_argument("--max-queue-delay-us", type=int, default=1000, help="Triton dynamic batching queue delay")
     parser.add_argument("--instances", type=int, default=1, help="Triton model instances per model")
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 thresholds=_thresholds(args.threshold),
                 allow_drift=args.allow_drift,
                 timing_runs=args.timing_runs,
+                parity_batch_sizes=args.parity_batches,
                 max_batch_size=args.max_batch_size,
                 max_queue_delay_microseconds=args.max_queue_delay_us,
                 instance_count=args.instances,

@@ -12,8 +12,20 @@ import torch
 # 2 GB, and the graph plus its weights must stay under that, so the switch comes early.
 EXTERNAL_DATA_THRESHOLD_BYTES = 1 << 30
 
-# Input name -> {axis: dimension}; a dimension is a `torch.export.Dim` or a multiple of one.
+# Input name -> {axis: dimension}: a `torch.export.Dim`, a multiple of one, or a name (axes that
+# share a name share one `Dim`, from 1 to 4096).
 DynamicShapes = dict[str, dict[int, object]]
+
+
+def _as_dims(dynamic_shapes: DynamicShapes, input_names: tuple[str, ...]) -> dict[str, dict[int, object]]:
+    named: dict[str, torch.export.Dim] = {}
+    return {
+        name: {
+            axis: named.setdefault(dim, torch.export.Dim(dim, min=1, max=4096)) if isinstance(dim, str) else dim
+            for axis, dim in dynamic_shapes.get(name, {}).items()
+        }
+        for name in input_names
+    }
 
 
 def export_onnx(
@@ -36,7 +48,7 @@ def export_onnx(
             example_inputs,
             input_names=list(input_names),
             output_names=list(output_names),
-            dynamic_shapes={name: dynamic_shapes.get(name, {}) for name in input_names},
+            dynamic_shapes=_as_dims(dynamic_shapes, input_names),
             dynamo=True,
             external_data=external_data,
             verbose=False,

@@ -57,6 +57,7 @@ class ArtifactCheck(BaseModel):
     artifact: str
     file: str
     size_bytes: int
+    runtime: str
     thresholds: ParityThresholds
     parity: list[ParityResult]
     neighbours: NeighbourAgreement
@@ -68,6 +69,11 @@ class ArtifactCheck(BaseModel):
 
 
 class Runner(Protocol):
+    """Runs one artifact; `device` is where it really ran, `runtime` names the engine."""
+
+    device: Device
+    runtime: str
+
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]: ...
 
 
@@ -79,6 +85,9 @@ class OnnxRunner:
         if device == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         self.session = onnxruntime.InferenceSession(str(onnx_file), providers=providers)
+        provider = self.session.get_providers()[0]
+        self.device: Device = "cuda" if provider == "CUDAExecutionProvider" else "cpu"
+        self.runtime = f"onnxruntime {onnxruntime.__version__} {provider}"
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return self.session.run(None, feeds)
@@ -182,12 +191,14 @@ def check_artifact(
         artifact=artifact,
         file=str(artifact_file),
         size_bytes=sum(path.stat().st_size for path in artifact_file.parent.glob(f"{artifact_file.name}*")),
+        runtime=runner.runtime,
         thresholds=thresholds,
         parity=results,
         neighbours=neighbours,
         passed=neighbours.passed and all(result.passed for result in results),
     )
-    if timing is not None:
+    # Only like with like: an artifact that fell back to the CPU is not timed against a GPU.
+    if timing is not None and timing[2] == runner.device:
         module, timed, device, runs = timing
         tensors = [torch.from_numpy(array) for array in timed.feeds.values()]
         check.timing_batch_size = timed.batch_size

@@ -104,6 +104,8 @@ class TensorRTRunner:
         import torch
 
         self._trt, self._torch = trt, torch
+        self.device = "cuda"
+        self.runtime = f"tensorrt {trt.__version__}"
         self.engine = trt.Runtime(trt.Logger(trt.Logger.WARNING)).deserialize_cuda_engine(plan_file.read_bytes())
         self.context = self.engine.create_execution_context()
         self.output_names = output_names

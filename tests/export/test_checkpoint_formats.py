@@ -1,0 +1,121 @@
+"""Every checkpoint format loads into the module its source computes, and exports with fp32 parity."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from jepa_export.checkpoints import load_text_encoder, load_vjepa2
+from jepa_export.modules import PooledVideoEncoderForExport, TextEncoderForExport, video_encoder_for_export
+from jepa_export.parity import cosine_rows
+from jepa_export.pipeline import ExportSettings, run_export
+
+PIXELS = torch.randn(2, 8, 3, 64, 64, generator=torch.Generator().manual_seed(5))
+SENTENCES = ["a dog catching a frisbee", "rain on a window at night, slowly", "chess"]
+
+
+def _clip_embedding(module: torch.nn.Module) -> torch.Tensor:
+    with torch.no_grad():
+        return video_encoder_for_export(module)(PIXELS)[0]
+
+
+def test_official_checkpoint_loads_target_encoder_by_default(official_checkpoint):
+    file, config, target, _ = official_checkpoint
+    loaded = load_vjepa2(file, config_file=config)
+    with torch.no_grad():
+        expected = target(PIXELS, skip_predictor=True).last_hidden_state
+        got = loaded(PIXELS, skip_predictor=True).last_hidden_state
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+
+
+def test_official_checkpoint_weights_option_chooses_the_online_encoder(official_checkpoint):
+    file, config, target, online = official_checkpoint
+    loaded = load_vjepa2(file, weights="encoder", config_file=config)
+    torch.testing.assert_close(_clip_embedding(loaded), _clip_embedding(online), rtol=0, atol=1e-6)
+    assert cosine_rows(_clip_embedding(loaded).numpy(), _clip_embedding(target).numpy()).max() < 0.999
+
+
+def test_official_checkpoint_without_config_reads_the_architecture_off_the_weights(official_checkpoint):
+    file, _, target, _ = official_checkpoint
+    config = load_vjepa2(file).config
+    assert (config.hidden_size, config.num_hidden_layers, config.patch_size, config.tubelet_size) == (64, 2, 16, 2)
+    assert config.mlp_ratio == target.config.mlp_ratio
+
+
+def test_classifier_clip_embedding_is_the_trained_attentive_pooler_output(classifier_dir):
+    from transformers import VJEPA2ForVideoClassification
+
+    loaded = load_vjepa2(classifier_dir)
+    assert isinstance(video_encoder_for_export(loaded), PooledVideoEncoderForExport)
+    reference = VJEPA2ForVideoClassification.from_pretrained(classifier_dir).eval()
+    with torch.no_grad():
+        tokens = reference.vjepa2(PIXELS, skip_predictor=True).last_hidden_state
+        expected = F.normalize(reference.pooler(tokens), dim=-1)
+        token_mean = F.normalize(tokens.mean(dim=1), dim=-1)
+    torch.testing.assert_close(_clip_embedding(loaded), expected, rtol=0, atol=1e-6)
+    assert not torch.allclose(expected, token_mean, atol=1e-3)
+
+
+def test_sentence_transformers_folder_matches_sentence_transformers_encode(sentence_transformers_dir):
+    from sentence_transformers import SentenceTransformer
+
+    text = load_text_encoder(sentence_transformers_dir)
+    assert (text.pooling, text.max_tokens) == ("cls", 64)
+    expected = SentenceTransformer(str(sentence_transformers_dir), device="cpu").encode(SENTENCES, convert_to_numpy=True)
+    module = TextEncoderForExport(text.model, text.pooling, text.projection)
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(text.tokenizer_file))
+    tokenizer.enable_padding(pad_id=0)
+    tokenizer.enable_truncation(text.max_tokens)
+    encodings = tokenizer.encode_batch(SENTENCES)
+    ids = torch.tensor([encoding.ids for encoding in encodings])
+    mask = torch.tensor([encoding.attention_mask for encoding in encodings])
+    with torch.no_grad():
+        got = module(ids, mask).numpy()
+    assert got.shape == expected.shape == (3, 24)
+    assert cosine_rows(got, expected).min() >= 0.99999
+
+
+def test_plain_automodel_folder_loads_with_mean_pooling(plain_text_encoder_dir):
+    from transformers import AutoModel
+
+    text = load_text_encoder(plain_text_encoder_dir)
+    assert text.pooling == "mean" and text.projection is None and text.max_tokens == 128
+    reference = AutoModel.from_pretrained(plain_text_encoder_dir).eval()
+    ids = torch.randint(1000, 30000, (2, 9), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(ids)
+    mask[1, 5:] = 0
+    with torch.no_grad():
+        states = reference(input_ids=ids, attention_mask=mask).last_hidden_state
+        expected = F.normalize((states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True), dim=-1)
+        got = TextEncoderForExport(text.model, text.pooling)(ids, mask)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "video, text",
+    [("classifier", "sentence_transformers"), ("official", "plain")],
+)
+def test_every_format_exports_with_fp32_parity(video, text, request, tmp_path):
+    video_source = {"classifier": lambda: (request.getfixturevalue("classifier_dir"), None),
+                    "official": lambda: request.getfixturevalue("official_checkpoint")[:2]}[video]()
+    text_source = request.getfixturevalue(f"{text}_{'dir' if text == 'sentence_transformers' else 'text_encoder_dir'}")
+    settings = ExportSettings(
+        output_dir=tmp_path, vjepa2=video_source[0], vjepa2_config=video_source[1], text_encoder=text_source,
+        targets=["cpu"], build_fp16=False, tensorrt=False,
+    )
+    report = run_export(settings)
+    assert report.passed
+    for model in report.models:
+        (fp32,) = model.artifacts
+        assert fp32.artifact == "onnx_fp32"
+        assert min(result.min_cosine for result in fp32.parity) >= 0.99999, model.name
+        assert fp32.neighbours.agreement == 1.0
+    saved = json.loads((tmp_path / "export_report.json").read_text())
+    assert {model["source"].split(" ")[0] for model in saved["models"]} == {str(video_source[0]), str(text_source)}
+    assert np.isfinite([result["max_abs_diff"] for model in saved["models"] for result in model["artifacts"][0]["parity"]]).all()
