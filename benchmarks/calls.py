@@ -10,7 +10,6 @@ import tritonclient.grpc.aio as triton_grpc
 
 from benchmarks.loadgen import Call
 from jepa_client import AsyncClient, ClientOptions, RetryPolicy, convert, rpc
-from jepa_server.text.tokenizer import TextTokenizer
 
 
 def gateway_client(address: str) -> AsyncClient:
@@ -41,7 +40,7 @@ def embed_video_call(client: AsyncClient, frames: np.ndarray, model: str = "") -
     return call
 
 
-def triton_text_call(client: triton_grpc.InferenceServerClient, model: str, tokenizer: TextTokenizer, texts: list[str]) -> Call:
+def triton_text_call(client: triton_grpc.InferenceServerClient, model: str, tokenizer, texts: list[str]) -> Call:
     """The same texts sent straight to Triton: tokenized here (as the gateway does), one request each."""
     prepared = []
     for text in texts:

@@ -22,11 +22,13 @@ class BenchSettings(BaseModel):
     # Crop sizes of the served-vs-eager study; the batching study uses the first.
     video_crops: list[int] = Field(default_factory=lambda: [128, 224])
     concurrency_sweep: list[int] = Field(default_factory=lambda: list(POWERS_OF_TWO))
+    # Video requests take seconds here: a window must hold several rounds of the highest concurrency.
+    video_concurrency_sweep: list[int] = Field(default_factory=lambda: [1, 2, 4, 8])
     served_concurrency: list[int] = Field(default_factory=lambda: [2, 4, 8])
     eager_batch_sizes: list[int] = Field(default_factory=lambda: [1, 2, 4, 8])
     text_batch_sizes: list[int] = Field(default_factory=lambda: [1, 8, 32, 128])
     duration_s: float = 4.0
-    video_duration_s: float = 8.0
+    video_duration_s: float = 15.0
     warmup_s: float = 2.0
     # Rounds of A/B interleaving where two things are compared at one operating point.
     rounds: int = 3
@@ -35,7 +37,7 @@ class BenchSettings(BaseModel):
     index_sizes: list[int] = Field(default_factory=lambda: [10_000, 100_000])
     index_queries: int = 200
     # Open-loop arrival rates (requests/s) of the gateway-overhead study.
-    open_loop_rates: list[float] = Field(default_factory=lambda: [20.0, 50.0])
+    open_loop_rates: list[float] = Field(default_factory=lambda: [10.0, 20.0])
     overhead_concurrency: list[int] = Field(default_factory=lambda: [1, 8])
     results_dir: Path = BENCH_DIR / "results"
     cache_dir: Path = BENCH_DIR / ".cache"
@@ -44,7 +46,7 @@ class BenchSettings(BaseModel):
     @classmethod
     def quick(cls, **overrides: object) -> BenchSettings:
         values: dict[str, object] = dict(
-            preset="tiny", video_crops=[64], concurrency_sweep=[1, 2], served_concurrency=[2], eager_batch_sizes=[1, 2],
+            preset="tiny", video_crops=[64], concurrency_sweep=[1, 2], video_concurrency_sweep=[1, 2], served_concurrency=[2], eager_batch_sizes=[1, 2],
             text_batch_sizes=[1, 8], duration_s=1.0, video_duration_s=1.0, warmup_s=0.5, rounds=1,
             decode_resolutions=[(90, 160)], decode_repeats=2, index_sizes=[1000], index_queries=10, open_loop_rates=[20.0], overhead_concurrency=[1],
         )

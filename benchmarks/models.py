@@ -116,3 +116,11 @@ def client_frames(model_dir: Path, seed: int = 0):
     parameters = model_parameters(model_dir)
     side = int(parameters["jepa.resize_short_side"])
     return synthetic_frames(int(parameters["jepa.frames_per_clip"]), side, side, seed)
+
+
+def model_tokenizer(model_dir: Path):
+    """The tokenizer the gateway builds for a text model folder (same file, limit and bucket)."""
+    from jepa_server.settings import Settings
+    from jepa_server.text.tokenizer import TextTokenizer
+
+    return TextTokenizer(model_dir / "tokenizer.json", int(model_parameters(model_dir)["jepa.max_tokens"]), Settings().token_bucket)

@@ -10,12 +10,14 @@ from pathlib import Path
 from benchmarks.calls import embed_text_call, embed_video_call, gateway_client
 from benchmarks.context import StudyContext
 from benchmarks.loadgen import LoadPoint, closed_loop
-from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames
+from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer
 from benchmarks.results import Goal, Plot, PlotSeries, Table
+from benchmarks.runtime_scaling import BatchTiming, text_inputs, time_batches, video_inputs
 from benchmarks.triton_metrics import inference_counts, mean_batch_size
 from benchmarks.workloads import sentences
 
 GOAL_CONCURRENCY = 32
+RUNTIME_BATCHES = {"text": [1, 4, 16, 32], "video": [1, 2, 4]}
 
 
 def _repository(context: StudyContext) -> Path:
@@ -38,8 +40,10 @@ async def _measure(context: StudyContext, repository: Path) -> tuple[dict[str, d
                 "text": {mode: embed_text_call(client, sentences(512), model=f"text_{mode}") for mode in ("batched", "unbatched")},
                 "video": {mode: embed_video_call(client, client_frames(repository / "video_batched"), model=f"video_{mode}") for mode in ("batched", "unbatched")},
             }
-            for kind, duration_s in (("text", settings.duration_s), ("video", settings.video_duration_s)):
-                for concurrency in settings.concurrency_sweep:
+            for kind, duration_s, concurrencies in (
+                ("text", settings.duration_s, settings.concurrency_sweep), ("video", settings.video_duration_s, settings.video_concurrency_sweep)
+            ):
+                for concurrency in concurrencies:
                     for mode in ("batched", "unbatched"):
                         before = inference_counts(stack.triton_metrics_url)
                         tally = await closed_loop(calls[kind][mode], concurrency, duration_s, settings.warmup_s, stack.meters)
@@ -49,6 +53,18 @@ async def _measure(context: StudyContext, repository: Path) -> tuple[dict[str, d
         return points, batch_sizes, stack.peak_rss_mib()
 
 
+def _runtime_ceiling(context: StudyContext, repository: Path) -> dict[str, list[BatchTiming]]:
+    """ONNX Runtime alone on the same graphs, after the servers have stopped."""
+    settings = context.settings
+    video_parameters = model_parameters(repository / "video_batched")
+    inputs = {
+        "text": text_inputs(model_tokenizer(repository / "text_batched"), sentences(64, seed=3)),
+        "video": video_inputs(int(video_parameters["jepa.frames_per_clip"]), int(video_parameters["jepa.crop_size"])),
+    }
+    seconds = {"text": settings.duration_s, "video": settings.warmup_s}
+    return {kind: time_batches(repository / f"{kind}_batched", inputs[kind], RUNTIME_BATCHES[kind], seconds[kind]) for kind in inputs}
+
+
 def run(context: StudyContext) -> Path:
     result = context.new_result(
         "batching", "Dynamic batching vs none",
@@ -56,6 +72,7 @@ def run(context: StudyContext) -> Path:
     )
     repository = _repository(context)
     points, batch_sizes, result.peak_rss_mib = asyncio.run(_measure(context, repository))
+    ceiling = _runtime_ceiling(context, repository)
     for kind, unit in (("text", "texts/s"), ("video", "clips/s")):
         batched, unbatched = points[kind]["batched"], points[kind]["unbatched"]
         rows = []
@@ -63,13 +80,21 @@ def run(context: StudyContext) -> Path:
             rows.append([
                 on.concurrency, on.items_per_s, off.items_per_s, round(on.items_per_s / max(off.items_per_s, 1e-9), 2),
                 f"{on.latency.p50_ms:.1f} / {on.latency.p99_ms:.1f}", f"{off.latency.p50_ms:.1f} / {off.latency.p99_ms:.1f}", batch,
+                f"{on.cpu_ms_per_item.get('triton', 0.0):.1f} / {off.cpu_ms_per_item.get('triton', 0.0):.1f}",
                 sum(on.errors.values()) + sum(off.errors.values()),
             ])
         result.tables.append(Table(
             title=f"{kind}: {unit} by concurrency",
-            columns=["concurrency", f"batched {unit}", f"unbatched {unit}", "ratio", "batched p50/p99 ms", "unbatched p50/p99 ms", "mean batch formed", "errors"],
+            columns=["concurrency", f"batched {unit}", f"unbatched {unit}", "ratio", "batched p50/p99 ms", "unbatched p50/p99 ms", "mean batch formed", "Triton CPU ms/item batched / unbatched", "errors"],
             rows=rows,
         ))
+        single = ceiling[kind][0].ms_per_item
+        result.tables.append(Table(
+            title=f"{kind}: ONNX Runtime alone, in-process (the most any batcher can gain here)",
+            columns=["batch", "ms per item", "speed-up over batch 1", "load avg"],
+            rows=[[t.batch_size, t.ms_per_item, round(single / t.ms_per_item, 2), t.load_average_1m] for t in ceiling[kind]],
+        ))
+        result.measurements[f"{kind}_runtime_alone"] = [t.model_dump() for t in ceiling[kind]]
         result.plots.append(Plot(
             title=f"{kind}: throughput", kind="line", x_label="concurrency", y_label=unit, log_x=True,
             series=[PlotSeries(name=mode, x=[p.concurrency for p in series], y=[p.items_per_s for p in series]) for mode, series in points[kind].items()],

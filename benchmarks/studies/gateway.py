@@ -12,20 +12,17 @@ import tritonclient.grpc.aio as triton_grpc
 from benchmarks.calls import embed_text_call, gateway_client, triton_text_call
 from benchmarks.context import StudyContext
 from benchmarks.loadgen import LoadPoint, Tally, closed_loop, open_loop
-from benchmarks.models import ExportedModels, ServedModel, assemble_repository, model_parameters
+from benchmarks.models import ExportedModels, ServedModel, assemble_repository, model_tokenizer
 from benchmarks.processes import OwnProcessMeter
 from benchmarks.results import Goal, Plot, PlotSeries, Table
 from benchmarks.workloads import sentences
-from jepa_server.settings import Settings
-from jepa_server.text.tokenizer import TextTokenizer
 
 PATHS = ("gateway", "direct")
 
 
 async def _measure(context: StudyContext, repository: Path) -> tuple[list[LoadPoint], dict[str, float]]:
     settings = context.settings
-    model_dir = repository / "text_encoder"
-    tokenizer = TextTokenizer(model_dir / "tokenizer.json", int(model_parameters(model_dir)["jepa.max_tokens"]), Settings().token_bucket)
+    tokenizer = model_tokenizer(repository / "text_encoder")
     texts = sentences(256, seed=1)
     points: list[LoadPoint] = []
     with context.stack(repository, "gateway") as stack:

@@ -28,7 +28,7 @@ def test_load_generator_writes_latency_throughput_cpu_and_memory_per_point(cpu_r
 
     result = json.loads((tmp_path / "results" / "smoke.json").read_text())
     assert {"study", "command", "machine", "created_at", "load_average_start", "load_average_end", "tables", "peak_rss_mib"} <= result.keys()
-    assert result["command"].startswith("python -m benchmarks load")
+    assert result["command"].startswith("python -m benchmarks") and " load --repository " in result["command"]
     assert set(result["peak_rss_mib"]) == {"gateway", "triton"} and min(result["peak_rss_mib"].values()) > 10
     points = result["measurements"]["points"]
     assert [(p["mode"], p["concurrency"], p["target_rate_rps"]) for p in points] == [("closed", 1, None), ("closed", 2, None), ("open", 0, 20.0)]
