@@ -121,12 +121,13 @@ class AsyncClient(ClientBase):
         filter: str = "",
         model: str = "",
         text_model: str = "",
+        moments: bool = False,
         timeout: float | None = None,
     ) -> SearchResults:
         """See `Client.search`."""
         request = await asyncio.to_thread(
             convert.search_request, text, video=video, video_uri=video_uri, embedding=embedding, top_k=top_k, filter=filter,
-            model=model, text_model=text_model,
+            model=model, text_model=text_model, moments=moments,
         )
         return await self.invoke(rpc.SEARCH, request, timeout=timeout)
 

@@ -143,8 +143,9 @@ def _print_results(results: SearchResults, as_json: bool) -> None:
     model = results.model
     print(f"model {model.name} v{model.version} ({model.dimension}-d, space {model.embedding_space}), collection {results.collection}")
     for rank, hit in enumerate(results.hits, 1):
+        moment = f"  moment {hit.moment[0]:.2f}-{hit.moment[1]:.2f} s" if hit.moment else ""
         metadata = f"  {json.dumps(hit.metadata)}" if hit.metadata else ""
-        print(f"{rank:>3}. {hit.video_id}  score {hit.score:.4f}  window {hit.window_index} {hit.start_seconds:.2f}-{hit.end_seconds:.2f} s{metadata}")
+        print(f"{rank:>3}. {hit.video_id}  score {hit.score:.4f}  window {hit.window_index} {hit.start_seconds:.2f}-{hit.end_seconds:.2f} s{moment}{metadata}")
 
 
 def _print_stats(stats: IndexStats, as_json: bool) -> None:
@@ -183,7 +184,9 @@ def prepare(args: argparse.Namespace) -> Command | None:
         video = args.video.read_bytes() if args.video else None
 
         def search(client: Client) -> int:
-            results = client.search(args.text, video=video, top_k=args.top_k, filter=args.filter, model=args.model, text_model=args.text_model)
+            results = client.search(
+                args.text, video=video, top_k=args.top_k, filter=args.filter, model=args.model, text_model=args.text_model, moments=True
+            )
             _print_results(results, args.json)
             return 0
 

@@ -126,12 +126,15 @@ class Client(ClientBase):
         filter: str = "",
         model: str = "",
         text_model: str = "",
+        moments: bool = False,
         timeout: float | None = None,
     ) -> SearchResults:
-        """The `top_k` best videos for a text, a video or an embedding, each with its best window;
-        `filter` is a condition on the rows such as `metadata["tag"] == "x" and window_index < 3`."""
+        """The `top_k` best videos for a text, a video or an embedding, each with its best window
+        (and its moment with `moments=True`); `filter` is a condition on the rows such as
+        `metadata["tag"] == "x" and window_index < 3`."""
         request = convert.search_request(
-            text, video=video, video_uri=video_uri, embedding=embedding, top_k=top_k, filter=filter, model=model, text_model=text_model
+            text, video=video, video_uri=video_uri, embedding=embedding, top_k=top_k, filter=filter, model=model, text_model=text_model,
+            moments=moments,
         )
         return self.invoke(rpc.SEARCH, request, timeout=timeout)
 

@@ -262,6 +262,7 @@ def search_request(
     filter: str = "",
     model: str = "",
     text_model: str = "",
+    moments: bool = False,
     frames_fps: float = 0.0,
     frames_per_clip: int = 0,
     frame_step: int = 0,
@@ -273,7 +274,7 @@ def search_request(
         raise ValueError("query: pass exactly one of text, video (or video_uri) or embedding")
     if top_k < 0:
         raise ValueError(f"top_k: got {top_k}, need >= 0 (0 = server default)")
-    request = retrieval_pb2.SearchRequest(top_k=top_k, filter=filter, model=model, text_model=text_model)
+    request = retrieval_pb2.SearchRequest(top_k=top_k, filter=filter, model=model, text_model=text_model, moments=moments)
     if text is not None:
         request.text = text
     elif embedding is not None:
@@ -293,6 +294,7 @@ def search_results(response: retrieval_pb2.SearchResponse) -> SearchResults:
         SearchHit(
             video_id=hit.video_id, score=hit.score, window_index=hit.window_index, start_seconds=hit.start_seconds,
             end_seconds=hit.end_seconds, metadata=json.loads(hit.metadata_json or "{}"),
+            moment=(hit.moment_start_seconds, hit.moment_end_seconds) if hit.moment_end_seconds > 0 else None,
         )
         for hit in response.hits
     )

@@ -79,7 +79,8 @@ class IndexReport:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """A video and its best-matching window (the moment), with its cosine `score`."""
+    """A video, its best-matching window with its cosine `score`, and, when asked for, its
+    `moment` (start, end) seconds: the adjacent windows around the best that match nearly as well."""
 
     video_id: str
     score: float
@@ -87,6 +88,7 @@ class SearchHit:
     start_seconds: float
     end_seconds: float
     metadata: dict[str, Any]
+    moment: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,9 @@ class Gateway:
         self.backend = TritonBackend(settings.triton_url, settings.triton_timeout_s)
         self.preparer = VideoPreparer(settings.decode_workers, settings.max_concurrent_decodes)
         self.embedder = Embedder(_NotReadyRegistry(), self.backend, self.preparer, self.metrics, settings)
-        self.index = MilvusIndex(settings.index_uri, settings.index_type, settings.index_build_params, settings.index_search_params)
+        self.index = MilvusIndex(
+            settings.index_uri, settings.index_type, settings.index_build_params, settings.index_search_params, settings.max_windows
+        )
         self.retriever = Retriever(self.embedder, self.index, settings)
         self.guard = RpcGuard(self.metrics, settings.max_concurrent_requests)
         self.health = health.aio.HealthServicer()

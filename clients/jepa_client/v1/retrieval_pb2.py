@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from jepa_client.v1 import common_pb2 as jepa_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jepa/v1/retrieval.proto\x12\x07jepa.v1\x1a\x14jepa/v1/common.proto\"j\n\x12IndexVideosRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\"\n\x05video\x18\x02 \x01(\x0b\x32\x13.jepa.v1.VideoInput\x12\x15\n\rmetadata_json\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\"z\n\x0cIndexedVideo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x13\n\x0bnum_windows\x18\x04 \x01(\r\x12\x18\n\x10\x64uration_seconds\x18\x05 \x01(\x01\x12\x12\n\ncollection\x18\x06 \x01(\t\";\n\x13IndexVideosResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.jepa.v1.IndexedVideo\"\xb9\x01\n\rSearchRequest\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12$\n\x05video\x18\x02 \x01(\x0b\x32\x13.jepa.v1.VideoInputH\x00\x12\'\n\tembedding\x18\x03 \x01(\x0b\x32\x12.jepa.v1.EmbeddingH\x00\x12\r\n\x05top_k\x18\x04 \x01(\r\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x12\n\ntext_model\x18\x07 \x01(\tB\x07\n\x05query\"\x85\x01\n\tSearchHit\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x14\n\x0cwindow_index\x18\x03 \x01(\r\x12\x15\n\rstart_seconds\x18\x04 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x05 \x01(\x01\x12\x15\n\rmetadata_json\x18\x06 \x01(\t\"i\n\x0eSearchResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.jepa.v1.ModelInfo\x12\x12\n\ncollection\x18\x02 \x01(\t\x12 \n\x04hits\x18\x03 \x03(\x0b\x32\x12.jepa.v1.SearchHit\"1\n\x13\x44\x65leteVideosRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12\r\n\x05model\x18\x02 \x01(\t\"A\n\x14\x44\x65leteVideosResponse\x12\x13\n\x0b\x64\x65leted_ids\x18\x01 \x03(\t\x12\x14\n\x0crows_deleted\x18\x02 \x01(\x04\"2\n\x14GetIndexStatsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03ids\x18\x02 \x03(\t\"\xa6\x01\n\x15GetIndexStatsResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.jepa.v1.ModelInfo\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x0c\n\x04rows\x18\x03 \x01(\x04\x12\x0e\n\x06videos\x18\x04 \x01(\x04\x12\x13\n\x0bindexed_ids\x18\x05 \x03(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x06 \x01(\t\x12\x12\n\nindex_type\x18\x07 \x01(\t2\xb6\x02\n\x10RetrievalService\x12J\n\x0bIndexVideos\x12\x1b.jepa.v1.IndexVideosRequest\x1a\x1c.jepa.v1.IndexVideosResponse(\x01\x12\x39\n\x06Search\x12\x16.jepa.v1.SearchRequest\x1a\x17.jepa.v1.SearchResponse\x12K\n\x0c\x44\x65leteVideos\x12\x1c.jepa.v1.DeleteVideosRequest\x1a\x1d.jepa.v1.DeleteVideosResponse\x12N\n\rGetIndexStats\x12\x1d.jepa.v1.GetIndexStatsRequest\x1a\x1e.jepa.v1.GetIndexStatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jepa/v1/retrieval.proto\x12\x07jepa.v1\x1a\x14jepa/v1/common.proto\"j\n\x12IndexVideosRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\"\n\x05video\x18\x02 \x01(\x0b\x32\x13.jepa.v1.VideoInput\x12\x15\n\rmetadata_json\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\"z\n\x0cIndexedVideo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x13\n\x0bnum_windows\x18\x04 \x01(\r\x12\x18\n\x10\x64uration_seconds\x18\x05 \x01(\x01\x12\x12\n\ncollection\x18\x06 \x01(\t\";\n\x13IndexVideosResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.jepa.v1.IndexedVideo\"\xca\x01\n\rSearchRequest\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12$\n\x05video\x18\x02 \x01(\x0b\x32\x13.jepa.v1.VideoInputH\x00\x12\'\n\tembedding\x18\x03 \x01(\x0b\x32\x12.jepa.v1.EmbeddingH\x00\x12\r\n\x05top_k\x18\x04 \x01(\r\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x12\n\ntext_model\x18\x07 \x01(\t\x12\x0f\n\x07moments\x18\x08 \x01(\x08\x42\x07\n\x05query\"\xbf\x01\n\tSearchHit\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x14\n\x0cwindow_index\x18\x03 \x01(\r\x12\x15\n\rstart_seconds\x18\x04 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x05 \x01(\x01\x12\x15\n\rmetadata_json\x18\x06 \x01(\t\x12\x1c\n\x14moment_start_seconds\x18\x07 \x01(\x01\x12\x1a\n\x12moment_end_seconds\x18\x08 \x01(\x01\"i\n\x0eSearchResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.jepa.v1.ModelInfo\x12\x12\n\ncollection\x18\x02 \x01(\t\x12 \n\x04hits\x18\x03 \x03(\x0b\x32\x12.jepa.v1.SearchHit\"1\n\x13\x44\x65leteVideosRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12\r\n\x05model\x18\x02 \x01(\t\"A\n\x14\x44\x65leteVideosResponse\x12\x13\n\x0b\x64\x65leted_ids\x18\x01 \x03(\t\x12\x14\n\x0crows_deleted\x18\x02 \x01(\x04\"2\n\x14GetIndexStatsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03ids\x18\x02 \x03(\t\"\xa6\x01\n\x15GetIndexStatsResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.jepa.v1.ModelInfo\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x0c\n\x04rows\x18\x03 \x01(\x04\x12\x0e\n\x06videos\x18\x04 \x01(\x04\x12\x13\n\x0bindexed_ids\x18\x05 \x03(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x06 \x01(\t\x12\x12\n\nindex_type\x18\x07 \x01(\t2\xb6\x02\n\x10RetrievalService\x12J\n\x0bIndexVideos\x12\x1b.jepa.v1.IndexVideosRequest\x1a\x1c.jepa.v1.IndexVideosResponse(\x01\x12\x39\n\x06Search\x12\x16.jepa.v1.SearchRequest\x1a\x17.jepa.v1.SearchResponse\x12K\n\x0c\x44\x65leteVideos\x12\x1c.jepa.v1.DeleteVideosRequest\x1a\x1d.jepa.v1.DeleteVideosResponse\x12N\n\rGetIndexStats\x12\x1d.jepa.v1.GetIndexStatsRequest\x1a\x1e.jepa.v1.GetIndexStatsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,19 +39,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INDEXVIDEOSRESPONSE']._serialized_start=290
   _globals['_INDEXVIDEOSRESPONSE']._serialized_end=349
   _globals['_SEARCHREQUEST']._serialized_start=352
-  _globals['_SEARCHREQUEST']._serialized_end=537
-  _globals['_SEARCHHIT']._serialized_start=540
-  _globals['_SEARCHHIT']._serialized_end=673
-  _globals['_SEARCHRESPONSE']._serialized_start=675
-  _globals['_SEARCHRESPONSE']._serialized_end=780
-  _globals['_DELETEVIDEOSREQUEST']._serialized_start=782
-  _globals['_DELETEVIDEOSREQUEST']._serialized_end=831
-  _globals['_DELETEVIDEOSRESPONSE']._serialized_start=833
-  _globals['_DELETEVIDEOSRESPONSE']._serialized_end=898
-  _globals['_GETINDEXSTATSREQUEST']._serialized_start=900
-  _globals['_GETINDEXSTATSREQUEST']._serialized_end=950
-  _globals['_GETINDEXSTATSRESPONSE']._serialized_start=953
-  _globals['_GETINDEXSTATSRESPONSE']._serialized_end=1119
-  _globals['_RETRIEVALSERVICE']._serialized_start=1122
-  _globals['_RETRIEVALSERVICE']._serialized_end=1432
+  _globals['_SEARCHREQUEST']._serialized_end=554
+  _globals['_SEARCHHIT']._serialized_start=557
+  _globals['_SEARCHHIT']._serialized_end=748
+  _globals['_SEARCHRESPONSE']._serialized_start=750
+  _globals['_SEARCHRESPONSE']._serialized_end=855
+  _globals['_DELETEVIDEOSREQUEST']._serialized_start=857
+  _globals['_DELETEVIDEOSREQUEST']._serialized_end=906
+  _globals['_DELETEVIDEOSRESPONSE']._serialized_start=908
+  _globals['_DELETEVIDEOSRESPONSE']._serialized_end=973
+  _globals['_GETINDEXSTATSREQUEST']._serialized_start=975
+  _globals['_GETINDEXSTATSREQUEST']._serialized_end=1025
+  _globals['_GETINDEXSTATSRESPONSE']._serialized_start=1028
+  _globals['_GETINDEXSTATSRESPONSE']._serialized_end=1194
+  _globals['_RETRIEVALSERVICE']._serialized_start=1197
+  _globals['_RETRIEVALSERVICE']._serialized_end=1507
 # @@protoc_insertion_point(module_scope)

@@ -42,7 +42,7 @@ class IndexVideosResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[IndexedVideo, _Mapping]]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("text", "video", "embedding", "top_k", "filter", "model", "text_model")
+    __slots__ = ("text", "video", "embedding", "top_k", "filter", "model", "text_model", "moments")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VIDEO_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,7 @@ class SearchRequest(_message.Message):
     FILTER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     TEXT_MODEL_FIELD_NUMBER: _ClassVar[int]
+    MOMENTS_FIELD_NUMBER: _ClassVar[int]
     text: str
     video: _common_pb2.VideoInput
     embedding: _common_pb2.Embedding
@@ -57,23 +58,28 @@ class SearchRequest(_message.Message):
     filter: str
     model: str
     text_model: str
-    def __init__(self, text: _Optional[str] = ..., video: _Optional[_Union[_common_pb2.VideoInput, _Mapping]] = ..., embedding: _Optional[_Union[_common_pb2.Embedding, _Mapping]] = ..., top_k: _Optional[int] = ..., filter: _Optional[str] = ..., model: _Optional[str] = ..., text_model: _Optional[str] = ...) -> None: ...
+    moments: bool
+    def __init__(self, text: _Optional[str] = ..., video: _Optional[_Union[_common_pb2.VideoInput, _Mapping]] = ..., embedding: _Optional[_Union[_common_pb2.Embedding, _Mapping]] = ..., top_k: _Optional[int] = ..., filter: _Optional[str] = ..., model: _Optional[str] = ..., text_model: _Optional[str] = ..., moments: _Optional[bool] = ...) -> None: ...
 
 class SearchHit(_message.Message):
-    __slots__ = ("video_id", "score", "window_index", "start_seconds", "end_seconds", "metadata_json")
+    __slots__ = ("video_id", "score", "window_index", "start_seconds", "end_seconds", "metadata_json", "moment_start_seconds", "moment_end_seconds")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     WINDOW_INDEX_FIELD_NUMBER: _ClassVar[int]
     START_SECONDS_FIELD_NUMBER: _ClassVar[int]
     END_SECONDS_FIELD_NUMBER: _ClassVar[int]
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    MOMENT_START_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MOMENT_END_SECONDS_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     score: float
     window_index: int
     start_seconds: float
     end_seconds: float
     metadata_json: str
-    def __init__(self, video_id: _Optional[str] = ..., score: _Optional[float] = ..., window_index: _Optional[int] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., metadata_json: _Optional[str] = ...) -> None: ...
+    moment_start_seconds: float
+    moment_end_seconds: float
+    def __init__(self, video_id: _Optional[str] = ..., score: _Optional[float] = ..., window_index: _Optional[int] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., metadata_json: _Optional[str] = ..., moment_start_seconds: _Optional[float] = ..., moment_end_seconds: _Optional[float] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("model", "collection", "hits")

@@ -16,7 +16,7 @@ from jepa_server.api import convert
 from jepa_server.api.guard import RpcGuard, status_of, time_remaining
 from jepa_server.core.retrieval import IndexItem, Query, Retriever, TextQuery, VectorQuery, VideoQuery
 from jepa_server.errors import InvalidInput, LimitExceeded
-from jepa_server.index.milvus import CollectionSpec
+from jepa_server.index.milvus import CollectionSpec, VideoHit
 from jepa_server.settings import Settings
 
 log = logging.getLogger("jepa_server.rpc")
@@ -51,6 +51,19 @@ def _query(request: retrieval_pb2.SearchRequest, settings: Settings) -> Query:
     if kind == "embedding":
         return VectorQuery(np.asarray(request.embedding.values, dtype=np.float32))
     raise InvalidInput("query", "set one of text, video or embedding")
+
+
+def _search_hit(hit: VideoHit, moment: tuple[float, float]) -> retrieval_pb2.SearchHit:
+    return retrieval_pb2.SearchHit(
+        video_id=hit.video_id,
+        score=hit.score,
+        window_index=hit.window_index,
+        start_seconds=hit.start_seconds,
+        end_seconds=hit.end_seconds,
+        metadata_json=json.dumps(hit.metadata),
+        moment_start_seconds=moment[0],
+        moment_end_seconds=moment[1],
+    )
 
 
 def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Settings) -> retrieval_pb2_grpc.RetrievalServiceServicer:
@@ -111,21 +124,13 @@ def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Se
         @guard.unary("Search")
         async def Search(self, request: retrieval_pb2.SearchRequest, context: grpc.aio.ServicerContext) -> retrieval_pb2.SearchResponse:
             retriever.metrics.received_bytes.labels("Search").inc(request.ByteSize())
-            result = await retriever.search(_query(request, settings), request.top_k, request.filter, request.model, time_remaining(context))
+            result = await retriever.search(
+                _query(request, settings), request.top_k, request.filter, request.model, request.moments, time_remaining(context)
+            )
             return retrieval_pb2.SearchResponse(
                 model=convert.model_info(result.model.served, result.model.dimension),
                 collection=result.collection.name,
-                hits=[
-                    retrieval_pb2.SearchHit(
-                        video_id=hit.video_id,
-                        score=hit.score,
-                        window_index=hit.window_index,
-                        start_seconds=hit.start_seconds,
-                        end_seconds=hit.end_seconds,
-                        metadata_json=json.dumps(hit.metadata),
-                    )
-                    for hit in result.hits
-                ],
+                hits=[_search_hit(hit, result.moments.get(hit.video_id, (0.0, 0.0))) for hit in result.hits],
             )
 
         @guard.unary("DeleteVideos")

@@ -63,6 +63,8 @@ class SearchResult:
     model: VideoModel
     collection: CollectionSpec
     hits: list[VideoHit]
+    # (start, end) seconds by video id, when moments were asked for.
+    moments: dict[str, tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,22 @@ def check_video_id(video_id: str, field: str) -> None:
         raise InvalidInput(field, f"{len(video_id)} characters, at most {MAX_VIDEO_ID_CHARS}")
     if _CONTROL.search(video_id):
         raise InvalidInput(field, "contains control characters")
+
+
+def moment(windows: Sequence[WindowRow], query: np.ndarray, best_window: int) -> tuple[float, float]:
+    """The adjacent windows around the best one that score at least halfway between the video's
+    lowest and best window (full width at half maximum): an event longer than one window comes
+    back whole, without a threshold tied to one model's score scale."""
+    embeddings = np.stack([window.embedding for window in windows])
+    scores = embeddings @ query / np.maximum(np.linalg.norm(embeddings, axis=1) * np.linalg.norm(query), 1e-12)
+    peak = next(position for position, window in enumerate(windows) if window.window_index == best_window)
+    half = (scores[peak] + scores.min()) / 2
+    first = last = peak
+    while first > 0 and scores[first - 1] >= half and windows[first - 1].window_index == windows[first].window_index - 1:
+        first -= 1
+    while last < len(windows) - 1 and scores[last + 1] >= half and windows[last + 1].window_index == windows[last].window_index + 1:
+        last += 1
+    return windows[first].start_seconds, windows[last].end_seconds
 
 
 class Retriever:
@@ -121,8 +139,10 @@ class Retriever:
             stats = await self.index.stats(spec)
             self.metrics.index_rows.labels(spec.name).set(stats.rows)
 
-    async def search(self, query: Query, top_k: int, filter_text: str = "", model_name: str = "", timeout_s: float | None = None) -> SearchResult:
-        """The best `top_k` videos for the query, each with its best window."""
+    async def search(
+        self, query: Query, top_k: int, filter_text: str = "", model_name: str = "", moments: bool = False, timeout_s: float | None = None
+    ) -> SearchResult:
+        """The best `top_k` videos for the query, each with its best window (and moment, if asked)."""
         if top_k > self.settings.max_top_k:
             raise LimitExceeded("top_k", f"got {top_k}, the limit is {self.settings.max_top_k}")
         expression = row_filter(filter_text, self.settings.max_filter_chars)
@@ -131,7 +151,11 @@ class Retriever:
         vector = await self._query_vector(query, model, spec, timeout_s)
         with self.metrics.stage("search"):
             hits = await self.index.search(spec, vector, top_k or DEFAULT_TOP_K, expression)
-        return SearchResult(model, spec, hits)
+            spans: dict[str, tuple[float, float]] = {}
+            if moments and hits:
+                windows = await self.index.video_windows(spec, [hit.video_id for hit in hits], expression)
+                spans = {hit.video_id: moment(windows[hit.video_id], vector, hit.window_index) for hit in hits}
+        return SearchResult(model, spec, hits, spans)
 
     async def _query_vector(self, query: Query, model: VideoModel, spec: CollectionSpec, timeout_s: float | None) -> np.ndarray:
         if isinstance(query, TextQuery):

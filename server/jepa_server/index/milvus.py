@@ -45,6 +45,7 @@ FILTER_FIELDS = {
 _OUTPUT_FIELDS = ["video_id", "window_index", "start_seconds", "end_seconds", JSON_FIELD]
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 _SERVER_SCHEMES = ("http://", "https://", "tcp://")
+_MAX_QUERY_ROWS = 16384
 
 
 def collection_name(model: str, version: str, dimension: int, embedding_space: str) -> str:
@@ -114,7 +115,14 @@ def _count(client: MilvusClient, name: str, expression: str) -> int:
 class MilvusIndex:
     """The gateway's one Milvus client; every method runs its calls on the index thread."""
 
-    def __init__(self, uri: str, index_type: str = "", build_params: dict[str, int] | None = None, search_params: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        index_type: str = "",
+        build_params: dict[str, int] | None = None,
+        search_params: dict[str, int] | None = None,
+        max_windows: int = 256,
+    ) -> None:
         self.is_lite = not uri.startswith(_SERVER_SCHEMES)
         if self.is_lite and not uri.endswith(".db"):
             raise ValueError(f"index_uri: got {uri!r}; need a Milvus Lite path ending in .db or an http(s):// Milvus URI")
@@ -123,6 +131,7 @@ class MilvusIndex:
         self.index_type = index_type or ("FLAT" if self.is_lite else "HNSW")
         self.build_params = dict(build_params or {})
         self.search_params = dict(search_params or {})
+        self.max_windows = max_windows  # per video, which bounds the rows of one video's read
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="milvus")
         self._client: MilvusClient | None = None
         self._ready: set[str] = set()
@@ -245,6 +254,30 @@ class MilvusIndex:
             )
             for hit in await self._run(job)
         ]
+
+    async def video_windows(self, spec: CollectionSpec, video_ids: Sequence[str], expression: str = "") -> dict[str, list[WindowRow]]:
+        """Every window (matching `expression`) of the videos, by video id, in window order."""
+
+        def job(client: MilvusClient) -> list[dict[str, Any]]:
+            if not self._open(client, spec, create=False):
+                return []
+            # Bounded reads: Milvus answers at most 16384 rows per query.
+            per_query = max(1, _MAX_QUERY_ROWS // self.max_windows)
+            rows: list[dict[str, Any]] = []
+            for start in range(0, len(video_ids), per_query):
+                condition = _ids_expression(video_ids[start : start + per_query])
+                rows += client.query(
+                    spec.name, filter=f"({expression}) and {condition}" if expression else condition,
+                    output_fields=["video_id", "window_index", "start_seconds", "end_seconds", "embedding"],
+                )
+            return rows
+
+        windows: dict[str, list[WindowRow]] = {video_id: [] for video_id in video_ids}
+        for row in await self._run(job):
+            windows[row["video_id"]].append(
+                WindowRow(int(row["window_index"]), float(row["start_seconds"]), float(row["end_seconds"]), np.asarray(row["embedding"], dtype=np.float32))
+            )
+        return {video_id: sorted(rows, key=lambda window: window.window_index) for video_id, rows in windows.items()}
 
     async def stats(self, spec: CollectionSpec, video_ids: Sequence[str] = ()) -> CollectionStats:
         """Rows and videos of the collection, and which of `video_ids` it holds."""
