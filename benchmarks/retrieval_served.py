@@ -1,0 +1,182 @@
+"""Served text-to-video retrieval: the VL-JEPA demo's held-out gallery indexed and searched through
+the gateway with the SDK, as a user of the service would.
+
+- Gallery: `heldout_gallery` of `jepa_export.demo` (every class `clips_per_class` times), each clip
+  an H.264 mp4 sent as bytes. `template_r_at_1`: for every canonical caption, the top video is of
+  its class (the protocol of `jepa_export.vljepa.evaluate`, whose offline number it should match
+  within 0.01; `offline_template_r_at_1` is copied from its results file when present).
+- Moments: multi-event videos (several classes one after another, known boundaries). For every
+  event, its caption searched within its video (`video_id == ...`, moments on) must return a moment
+  whose IoU with the true event is at least 0.5: `moment_iou50_rate`.
+
+Needs a repository in which the video model (`vljepa_video`) and the text model share one embedding
+space. Either an already running gateway (`--address`) or, with `--repository`, `jepa-serve triton`
+and `jepa-serve serve` started here on a fresh index:
+
+    python -m benchmarks.retrieval_served --repository artifacts/vljepa/repository/cpu --checkpoint models/vljepa-demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from benchmarks.processes import ServedStack
+from jepa_client import Client, IndexItem, SearchHit
+from jepa_export.demo import ALL_CLASSES, MultiEventSettings, MultiEventVideo, RenderSettings, canonical_captions, generate_multi_event_video, heldout_gallery, write_mp4
+from jepa_export.vljepa.config import CONFIG_FILE, Preprocessing, VLJepaConfig
+
+DEFAULT_RESULTS = Path("benchmarks/results/retrieval_served.json")
+OFFLINE_RESULTS = Path("benchmarks/results/vljepa_eval.json")
+DEMO_FPS = 8.0
+CLIP_FILTER = 'metadata["kind"] == "clip"'
+
+
+class ServedEvalSettings(BaseModel):
+    checkpoint: Path = Path("models/vljepa-demo")
+    clips_per_class: int = 10  # as the offline evaluation: 48 classes x 10 = 480 clips
+    multi_event_videos: int = 12
+    video_model: str = ""  # "" = the server's default (a video_pipeline such as vljepa_video first)
+    text_model: str = ""
+    batch: int = 32  # videos per IndexVideos call
+    show_queries: int = 3  # ranked results printed for this many captions
+
+
+def interval_iou(first: tuple[float, float], second: tuple[float, float]) -> float:
+    overlap = max(0.0, min(first[1], second[1]) - max(first[0], second[0]))
+    union = max(first[1], second[1]) - min(first[0], second[0])
+    return overlap / union if union > 0 else 0.0
+
+
+def gallery_items(folder: Path, preprocessing: Preprocessing, clips_per_class: int) -> list[IndexItem]:
+    render = RenderSettings(frames_per_clip=preprocessing.frames_per_clip, frame_size=preprocessing.crop_size)
+    gallery = heldout_gallery(clips_per_class=clips_per_class, settings=render)
+    items = []
+    for position, (frames, class_index) in enumerate(zip(gallery.frames, gallery.class_indices)):
+        caption = ALL_CLASSES[class_index].caption()
+        path = write_mp4(frames, folder / "gallery" / f"{position:04d}_{caption.replace(' ', '_')}.mp4", fps=DEMO_FPS)
+        items.append(IndexItem(f"gallery/{path.name}", path, metadata={"kind": "clip", "class": int(class_index), "caption": caption}))
+    return items
+
+
+def multi_event_videos(folder: Path, preprocessing: Preprocessing, count: int) -> list[tuple[IndexItem, MultiEventVideo]]:
+    render = RenderSettings(frames_per_clip=preprocessing.frames_per_clip, frame_size=preprocessing.crop_size)
+    videos = []
+    for seed in range(count):
+        video = generate_multi_event_video("heldout", 10_000 + seed, MultiEventSettings(fps=DEMO_FPS), render)
+        path = write_mp4(video.frames, folder / "events" / f"events_{seed:02d}.mp4", fps=video.fps)
+        captions = [event.caption for event in video.events]
+        videos.append((IndexItem(f"events/{path.name}", path, metadata={"kind": "multi_event", "captions": captions}), video))
+    return videos
+
+
+def index_all(client: Client, items: list[IndexItem], settings: ServedEvalSettings) -> float:
+    """Index in calls of `batch` videos; returns the seconds it took. Any failed item fails the run."""
+    started = time.perf_counter()
+    for start in range(0, len(items), settings.batch):
+        report = client.index_videos(items[start : start + settings.batch], model=settings.video_model)
+        if report.failed:
+            failure = report.failed[0]
+            raise RuntimeError(f"indexing {failure.id} failed: {failure.code.name}: {failure.error}")
+    return time.perf_counter() - started
+
+
+def describe(hit: SearchHit) -> str:
+    moment = f"  moment {hit.moment[0]:.2f}-{hit.moment[1]:.2f} s" if hit.moment else ""
+    return f"{hit.video_id}  score {hit.score:.4f}  window {hit.start_seconds:.2f}-{hit.end_seconds:.2f} s{moment}"
+
+
+def evaluate(client: Client, settings: ServedEvalSettings, scratch: Path) -> dict:
+    config = VLJepaConfig.model_validate_json((settings.checkpoint / CONFIG_FILE).read_text())
+    clips = gallery_items(scratch, config.preprocessing, settings.clips_per_class)
+    events = multi_event_videos(scratch, config.preprocessing, settings.multi_event_videos)
+    ingest_seconds = index_all(client, clips + [item for item, _ in events], settings)
+    stats = client.index_stats(model=settings.video_model)
+
+    latencies, top1, top5 = [], [], []
+    for class_index, caption in enumerate(canonical_captions()):
+        started = time.perf_counter()
+        results = client.search(caption, top_k=5, filter=CLIP_FILTER, model=settings.video_model, text_model=settings.text_model)
+        latencies.append(time.perf_counter() - started)
+        classes = [hit.metadata["class"] for hit in results.hits]
+        top1.append(classes[:1] == [class_index])
+        top5.append(class_index in classes)
+        if class_index < settings.show_queries:
+            print(f"\n{caption!r}")
+            for rank, hit in enumerate(results.hits, 1):
+                print(f"  {rank}. {describe(hit)}")
+
+    ious = []
+    for item, video in events:
+        for event in video.events:
+            hit = client.search(
+                event.caption, top_k=1, filter=f'video_id == "{item.id}"', model=settings.video_model, text_model=settings.text_model, moments=True
+            ).hits[0]
+            ious.append(interval_iou(hit.moment, (event.start_seconds, event.end_seconds)))
+    first_video, first_events = events[0]
+    print(f"\nmoments in {first_video.id}:")
+    for event in first_events.events:
+        hit = client.search(event.caption, top_k=1, filter=f'video_id == "{first_video.id}"', model=settings.video_model, moments=True).hits[0]
+        print(f"  {event.caption!r}: true {event.start_seconds:.2f}-{event.end_seconds:.2f} s, found {hit.moment[0]:.2f}-{hit.moment[1]:.2f} s")
+
+    offline = json.loads(OFFLINE_RESULTS.read_text()).get("backends", {}).get("torch", {}) if OFFLINE_RESULTS.is_file() else {}
+    return {
+        "template_r_at_1": sum(top1) / len(top1),
+        "template_r_at_5": sum(top5) / len(top5),
+        "template_queries": len(top1),
+        "offline_template_r_at_1": offline.get("template_r_at_1"),
+        "gallery_clips": len(clips),
+        "moment_iou50_rate": sum(iou >= 0.5 for iou in ious) / len(ious),
+        "moment_mean_iou": statistics.fmean(ious),
+        "moment_queries": len(ious),
+        "multi_event_videos": len(events),
+        "ingest_videos_per_s": (len(clips) + len(events)) / ingest_seconds,
+        "text_search_latency_ms_p50": 1000 * statistics.median(latencies),
+        "index": {"backend": stats.backend, "index_type": stats.index_type, "collection": stats.collection, "rows": stats.rows, "videos": stats.videos},
+        "video_model": stats.model.name,
+        "embedding_space": stats.model.embedding_space,
+        "checkpoint": str(settings.checkpoint),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--address", help="a running gateway serving a VL-JEPA repository")
+    target.add_argument("--repository", type=Path, help="start a local Triton and gateway on this repository")
+    parser.add_argument("--checkpoint", type=Path, default=ServedEvalSettings().checkpoint, help="for the clip geometry (config.json)")
+    parser.add_argument("--clips-per-class", type=int, default=ServedEvalSettings().clips_per_class)
+    parser.add_argument("--multi-event-videos", type=int, default=ServedEvalSettings().multi_event_videos)
+    parser.add_argument("--video-model", default="")
+    parser.add_argument("--text-model", default="")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    args = parser.parse_args(argv)
+    settings = ServedEvalSettings(
+        checkpoint=args.checkpoint, clips_per_class=args.clips_per_class, multi_event_videos=args.multi_event_videos,
+        video_model=args.video_model, text_model=args.text_model,
+    )
+    with tempfile.TemporaryDirectory(prefix="retrieval-served-") as scratch:
+        if args.address:
+            with Client(args.address) as client:
+                results = evaluate(client, settings, Path(scratch))
+        else:
+            stack = ServedStack(args.repository, Path(scratch) / "logs", {"JEPA_INDEX_URI": str(Path(scratch) / "index.db")})
+            with stack, Client(stack.gateway_address) as client:
+                results = evaluate(client, settings, Path(scratch))
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    offline = results["offline_template_r_at_1"]
+    versus = f" (offline {offline:.3f})" if offline is not None else ""
+    print(f"\nheld-out template R@1 {results['template_r_at_1']:.3f}{versus}, R@5 {results['template_r_at_5']:.3f} over {results['gallery_clips']} clips")
+    print(f"moments: IoU >= 0.5 for {results['moment_iou50_rate']:.1%} of {results['moment_queries']} events (mean IoU {results['moment_mean_iou']:.2f})")
+    print(f"wrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()

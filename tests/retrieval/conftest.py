@@ -1,0 +1,82 @@
+"""A repository whose video and text models share one embedding space, so that text search runs.
+
+Until the VL-JEPA demo repository exists, `pooled_video` stands in for `vljepa_video`: pixels are
+average-pooled to an 8 x 8 grid per channel and projected (fixed random weights) to the text
+encoder's 384 dimensions, declared in the text encoder's embedding space. Its scores mean nothing;
+it exercises every step of text search and of the served evaluation.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from google.protobuf import text_format
+from onnx import TensorProto, helper, numpy_helper
+from tritonclient.grpc import model_config_pb2
+
+from support.gateway import GatewayThread
+
+FRAMES, CROP, TEXT_DIMENSION = 8, 64, 384
+
+
+def pooled_video_onnx(path: Path) -> None:
+    projection = np.random.default_rng(7).normal(size=(3 * 8 * 8, TEXT_DIMENSION)).astype(np.float32)
+    nodes = [
+        helper.make_node("ReduceMean", ["pixel_values_videos", "time_axis"], ["frame_mean"], keepdims=0),
+        helper.make_node("AveragePool", ["frame_mean"], ["grid"], kernel_shape=[CROP // 8, CROP // 8], strides=[CROP // 8, CROP // 8]),
+        helper.make_node("Flatten", ["grid"], ["features"], axis=1),
+        helper.make_node("MatMul", ["features", "projection"], ["projected"]),
+        helper.make_node("LpNormalization", ["projected"], ["video_embedding"], axis=1, p=2),
+    ]
+    graph = helper.make_graph(
+        nodes, "pooled_video",
+        [helper.make_tensor_value_info("pixel_values_videos", TensorProto.FLOAT, ["batch", FRAMES, 3, CROP, CROP])],
+        [helper.make_tensor_value_info("video_embedding", TensorProto.FLOAT, ["batch", TEXT_DIMENSION])],
+        initializer=[numpy_helper.from_array(projection, "projection"), numpy_helper.from_array(np.array([1], np.int64), "time_axis")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def _config(path: Path) -> model_config_pb2.ModelConfig:
+    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+
+
+@pytest.fixture(scope="session")
+def shared_space_repository(cpu_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repository = tmp_path_factory.mktemp("shared-space-repository")
+    shutil.copytree(cpu_repository / "text_encoder", repository / "text_encoder")
+    text_space = _config(repository / "text_encoder" / "config.pbtxt").parameters["jepa.embedding_space"].string_value
+    (repository / "pooled_video" / "1").mkdir(parents=True)
+    shutil.copy(cpu_repository / "vjepa2_encoder" / "1" / "model.py", repository / "pooled_video" / "1" / "model.py")
+    pooled_video_onnx(repository / "pooled_video" / "1" / "model.onnx")
+    config = _config(cpu_repository / "vjepa2_encoder" / "config.pbtxt")
+    config.name = "pooled_video"
+    del config.output[:]
+    config.output.add(name="video_embedding", data_type=model_config_pb2.TYPE_FP32, dims=[TEXT_DIMENSION])
+    config.parameters["jepa.role"].string_value = "video_pipeline"
+    config.parameters["jepa.embedding_space"].string_value = text_space
+    config.parameters["jepa.resize_short_side"].string_value = str(CROP)
+    (repository / "pooled_video" / "config.pbtxt").write_text(text_format.MessageToString(config))
+    return repository
+
+
+@pytest.fixture(scope="session")
+def shared_space_gateway(shared_space_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayThread]:
+    from jepa_server.settings import Settings
+    from jepa_server.triton_local import LocalTriton, LocalTritonOptions
+
+    with LocalTriton(LocalTritonOptions(repository=shared_space_repository, startup_timeout_s=120)) as triton:
+        settings = Settings(
+            port=0, metrics_port=0, triton_url=triton.grpc_url, model_repository=shared_space_repository, decode_workers=1,
+            index_uri=str(tmp_path_factory.mktemp("shared-space-index") / "index.db"),
+        )
+        gateway = GatewayThread(settings).start()
+        yield gateway
+        gateway.stop()
