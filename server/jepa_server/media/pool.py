@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from jepa_server.errors import BackendUnavailable
 
 from jepa_server.media.video import ClipGeometry, DecodeLimits, PreparedVideo, SamplingPlan, VideoSource, prepare_video
 
@@ -15,12 +18,17 @@ def _warm() -> int:
 
 class VideoPreparer:
     """Decoding is CPU-bound: it runs in worker processes (spawned, never forked from the gRPC
-    process) and at most `max_concurrent` videos are in the pool at once."""
+    process) and at most `max_concurrent` videos are in the pool at once. A worker that dies (a
+    decoder crash, the OOM killer) breaks the pool: it is replaced, and the calls it held answer
+    UNAVAILABLE (retryable) instead of every later call failing."""
 
     def __init__(self, workers: int, max_concurrent: int) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        self._slots = asyncio.Semaphore(max_concurrent)
         self.workers = workers
+        self._pool = self._new_pool()
+        self._slots = asyncio.Semaphore(max_concurrent)
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
 
     async def start(self) -> None:
         """Start every worker now, so the first request does not pay for process start-up."""
@@ -29,8 +37,18 @@ class VideoPreparer:
 
     async def prepare(self, source: VideoSource, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> PreparedVideo:
         async with self._slots:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, prepare_video, source, geometry, plan, limits)
+            pool = self._pool
+            try:
+                return await asyncio.get_running_loop().run_in_executor(pool, prepare_video, source, geometry, plan, limits)
+            except BrokenProcessPool as error:
+                if self._pool is pool:  # the first call to notice replaces the pool
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = self._new_pool()
+                raise BackendUnavailable("decoder", "a video decode worker died; the pool was restarted, retry the call") from error
+
+    def worker_pids(self) -> list[int]:
+        """The decode worker processes now running (for monitoring and fault tests)."""
+        return list(self._pool._processes or {})
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
