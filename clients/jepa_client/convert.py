@@ -263,11 +263,6 @@ def search_request(
     model: str = "",
     text_model: str = "",
     moments: bool = False,
-    frames_fps: float = 0.0,
-    frames_per_clip: int = 0,
-    frame_step: int = 0,
-    fps: float = 0.0,
-    window_stride: int = 0,
 ) -> retrieval_pb2.SearchRequest:
     """Exactly one query: a text, a video (a path, bytes, frames, or `video_uri`), or an embedding."""
     if (text is not None) + (video is not None or bool(video_uri)) + (embedding is not None) != 1:
@@ -280,12 +275,7 @@ def search_request(
     elif embedding is not None:
         request.embedding.values.extend(np.asarray(embedding, dtype=np.float32).ravel().tolist())
     else:
-        request.video.CopyFrom(
-            video_input(
-                video, uri=video_uri, frames_fps=frames_fps, frames_per_clip=frames_per_clip, frame_step=frame_step,
-                fps=fps, window_stride=window_stride,
-            )
-        )
+        request.video.CopyFrom(video_input(video, uri=video_uri))
     return request
 
 
