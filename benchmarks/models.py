@@ -35,6 +35,7 @@ if spec["preset"]:
     config_file.write_text(json.dumps(config, indent=2))
 report = run_export(ExportSettings(
     output_dir=out, vjepa2=vjepa2, export_text_encoder=spec["text"], targets=["cpu"], parity_batch_sizes=[1, 2],
+    build_fp16=False, tensorrt=False,
 ))
 sys.exit(0 if report.passed else 1)
 """

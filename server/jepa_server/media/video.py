@@ -117,8 +117,12 @@ def _centre_crop(image: np.ndarray, crop_size: int) -> np.ndarray:
 
 def _resize_and_crop(frame: av.VideoFrame, geometry: ClipGeometry) -> np.ndarray:
     width, height = _resized_size(frame.width, frame.height, geometry.resize_short_side)
-    rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="BILINEAR")
-    return _centre_crop(rgb, geometry.crop_size)
+    # Scale in the decoder's own pixel format, then convert the small frame to RGB: FFmpeg's
+    # combined scale + YUV-to-packed-RGB path costs about twice the CPU. One thread per call:
+    # PyAV >= 17 otherwise starts a scaler thread pool for every frame, and the decode pool is
+    # already the parallelism (benchmarks/RESULTS.md, decode study).
+    resized = frame.reformat(width=width, height=height, interpolation="BILINEAR", threads=1)
+    return _centre_crop(resized.to_ndarray(format="rgb24", threads=1), geometry.crop_size)
 
 
 class _FrameSelector:
@@ -238,12 +242,16 @@ def _sample_raw(raw: RawFrames, geometry: ClipGeometry, plan: SamplingPlan, limi
 
 
 def _normalise(frames: np.ndarray, geometry: ClipGeometry) -> np.ndarray:
-    """uint8 (..., T, S, S, 3) -> float32 (..., T, 3, S, S) with ImageNet mean/std."""
-    scale = np.float32(1.0 / 255.0)
-    mean = np.asarray(geometry.image_mean, dtype=np.float32)
-    std = np.asarray(geometry.image_std, dtype=np.float32)
-    pixels = (frames.astype(np.float32) * scale - mean) / std
-    return np.ascontiguousarray(np.moveaxis(pixels, -1, -3))
+    """uint8 (..., T, S, S, 3) -> float32 (..., T, 3, S, S) with ImageNet mean/std, looked up in
+    a 256-entry table per channel: one pass over the pixels instead of five."""
+    mean = np.asarray(geometry.image_mean, dtype=np.float32)[:, None]
+    std = np.asarray(geometry.image_std, dtype=np.float32)[:, None]
+    table = (np.arange(256, dtype=np.float32) / np.float32(255.0) - mean) / std
+    channels_first = np.moveaxis(frames, -1, -3)
+    pixels = np.empty(channels_first.shape, dtype=np.float32)
+    for channel in range(3):
+        np.take(table[channel], channels_first[..., channel, :, :], out=pixels[..., channel, :, :], mode="clip")
+    return pixels
 
 
 def _cut_windows(sampled: _SampledFrames, plan: SamplingPlan) -> tuple[np.ndarray, list[WindowSpan]]:
