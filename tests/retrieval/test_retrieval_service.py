@@ -192,3 +192,18 @@ async def test_async_client_indexes_searches_and_deletes(gateway):
         assert [hit.video_id for hit in hits] == [video_id]
         assert (await client.delete_videos([video_id])).rows_deleted == 2
         assert (await client.index_stats(ids=[video_id])).indexed_ids == ()
+
+
+def test_a_video_with_many_close_windows_does_not_crowd_out_the_others(client):
+    # The session model is random: a grey screen is far from every moving bar, and 40 grey
+    # windows outnumber the 10 x top_k windows Milvus Lite groups by itself.
+    grey = unique("grey")
+    bars = [unique("bars") for _ in range(3)]
+    tag = uuid.uuid4().hex
+    items = [IndexItem(grey, np.full((320, 96, 128, 3), 128, np.uint8), frames_fps=8, metadata={"tag": tag})]
+    items += [IndexItem(video_id, moving_bar_frames(16, seed=110 + index), frames_fps=8, metadata={"tag": tag}) for index, video_id in enumerate(bars)]
+    assert [item.num_windows for item in client.index_videos(items).items] == [40, 2, 2, 2]
+    query = client.embed_video(np.full((8, 96, 128, 3), 128, np.uint8)).embedding
+    hits = client.search(embedding=query, top_k=3, filter=f'metadata["tag"] == "{tag}"').hits
+    assert hits[0].video_id == grey
+    assert len(hits) == 3 and len({hit.video_id for hit in hits}) == 3

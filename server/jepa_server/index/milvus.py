@@ -231,15 +231,19 @@ class MilvusIndex:
         def job(client: MilvusClient) -> list[dict[str, Any]]:
             if not self._open(client, spec, create=False):
                 return []
-            return client.search(
-                spec.name,
-                data=[np.asarray(query, dtype=np.float32).tolist()],
-                filter=expression,
-                limit=top_k,
-                output_fields=_OUTPUT_FIELDS,
-                search_params={"metric_type": "COSINE", "params": self.search_params},
-                group_by_field="video_id",
-            )[0]
+            search = functools.partial(
+                client.search, spec.name, data=[np.asarray(query, dtype=np.float32).tolist()], filter=expression,
+                output_fields=_OUTPUT_FIELDS, search_params={"metric_type": "COSINE", "params": self.search_params},
+            )
+            hits = search(limit=top_k, group_by_field="video_id")[0]
+            if len(hits) < top_k and self.is_lite:
+                # Milvus Lite groups only the best 10 x top_k windows, so a few videos with many
+                # close windows can crowd out the rest: group every window a full result can need.
+                best: dict[str, dict[str, Any]] = {}
+                for hit in search(limit=min(_MAX_QUERY_ROWS, top_k * self.max_windows))[0]:
+                    best.setdefault(hit["entity"]["video_id"], hit)
+                hits = list(best.values())[:top_k]
+            return hits
 
         if query.shape != (spec.dimension,):
             raise InvalidInput("embedding", f"got {query.size} values, collection {spec.name} has dimension {spec.dimension}")
