@@ -364,25 +364,33 @@ def _verify(job: _ExportJob, artifacts: _Artifacts, settings: ExportSettings) ->
     return checks
 
 
+def tensorrt_model_settings(model: ModelSettings, build: tensorrt_plan.TensorRTBuild) -> ModelSettings:
+    """The same model, typed as the engine's I/O (TensorRT may narrow INT64), one version, and
+    the TensorRT version recorded: a plan runs only under the TensorRT that built it."""
+    types = build.input_types | build.output_types
+
+    def retyped(tensors: list) -> list:
+        return [tensor.model_copy(update={"data_type": types[tensor.name]}) for tensor in tensors]
+
+    return model.model_copy(
+        update={
+            "inputs": retyped(model.inputs),
+            "outputs": retyped(model.outputs),
+            "warmup": [sample.model_copy(update={"inputs": retyped(sample.inputs)}) for sample in model.warmup],
+            "parameters": model.parameters | {"jepa.tensorrt_version": build.tensorrt_version},
+            "served_versions": [1],
+        }
+    )
+
+
 def _write_repositories(job: _ExportJob, artifacts: _Artifacts, settings: ExportSettings, repositories: dict[str, Path]) -> None:
     onnx_versions = {version: artifacts.files[f"onnx_{precision}"] for precision, version in ONNX_VERSIONS.items() if f"onnx_{precision}" in artifacts.files}
     for target, repository in repositories.items():
-        if target == "tensorrt":
-            if artifacts.tensorrt is None:
-                continue
-            types = artifacts.tensorrt.input_types | artifacts.tensorrt.output_types
-            retyped = {
-                "inputs": [tensor.model_copy(update={"data_type": types[tensor.name]}) for tensor in job.settings.inputs],
-                "outputs": [tensor.model_copy(update={"data_type": types[tensor.name]}) for tensor in job.settings.outputs],
-                "warmup": [
-                    sample.model_copy(update={"inputs": [tensor.model_copy(update={"data_type": types[tensor.name]}) for tensor in sample.inputs]})
-                    for sample in job.settings.warmup
-                ],
-            }
-            write_model(repository, job.settings.model_copy(update={**retyped, "served_versions": [1]}), {1: artifacts.tensorrt.plan_file}, target)
-            continue
-        served = job.settings.model_copy(update={"served_versions": [ONNX_VERSIONS[settings.precision]]})
-        write_model(repository, served, onnx_versions, target, job.extra_files)
+        if target != "tensorrt":
+            served = job.settings.model_copy(update={"served_versions": [ONNX_VERSIONS[settings.precision]]})
+            write_model(repository, served, onnx_versions, target, job.extra_files)
+        elif artifacts.tensorrt is not None:
+            write_model(repository, tensorrt_model_settings(job.settings, artifacts.tensorrt), {1: artifacts.tensorrt.plan_file}, target, job.extra_files)
 
 
 def run_export(settings: ExportSettings, console: Console | None = None) -> ExportReport:

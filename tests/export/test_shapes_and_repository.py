@@ -131,3 +131,37 @@ def test_export_check_fails_on_a_repository_triton_cannot_load(tmp_path, capfd):
     (broken / "1" / "model.py").write_text("raise RuntimeError('broken model')\n")
     assert main(["--check", str(tmp_path / "repository")]) == 1
     assert "does not load" in capfd.readouterr().err
+
+
+def test_tensorrt_target_serves_the_plan_typed_as_the_engine_with_its_version(tmp_path, exported):
+    from jepa_export.pipeline import tensorrt_model_settings
+    from jepa_export.repository import ModelSettings, write_model
+    from jepa_export.tensorrt_plan import TensorRTBuild
+
+    text_dir = exported[0] / "repository" / "gpu" / "text_encoder"
+    source = _config(text_dir)
+    model = ModelSettings(
+        name="text_encoder",
+        inputs=[{"name": tensor.name, "data_type": "TYPE_INT64", "dims": list(tensor.dims)} for tensor in source.input],
+        outputs=[{"name": "text_embedding", "dims": [384]}],
+        warmup=[{"name": "w", "inputs": [{"name": "attention_mask", "data_type": "TYPE_INT64", "dims": [16], "fill": "ones"}]}],
+        parameters={key: value.string_value for key, value in source.parameters.items()},
+    )
+    plan = tmp_path / "build" / "model.plan"
+    plan.parent.mkdir()
+    plan.write_bytes(b"plan bytes")
+    build = TensorRTBuild(
+        plan_file=plan, tensorrt_version="10.13.3", seconds=1.0,
+        input_types={"input_ids": "TYPE_INT32", "attention_mask": "TYPE_INT32"}, output_types={"text_embedding": "TYPE_FP32"},
+    )
+    model_dir = write_model(tmp_path / "tensorrt", tensorrt_model_settings(model, build), {1: plan}, "tensorrt", (text_dir / "tokenizer.json",))
+    config = _config(model_dir)
+    assert config.platform == "tensorrt_plan" and config.backend == ""
+    assert [model_config_pb2.DataType.Name(tensor.data_type) for tensor in config.input] == ["TYPE_INT32", "TYPE_INT32"]
+    assert not any(tensor.allow_ragged_batch for tensor in config.input)
+    assert config.parameters["jepa.tensorrt_version"].string_value == "10.13.3"
+    assert config.parameters["jepa.role"].string_value == "text_encoder"
+    assert list(config.version_policy.specific.versions) == [1]
+    assert sorted(path.name for path in (model_dir / "1").iterdir()) == ["model.plan"]
+    assert np.fromfile(model_dir / "warmup" / "w_attention_mask", dtype="<i4").tolist() == [1] * 16
+    assert (model_dir / "tokenizer.json").is_file()
