@@ -34,7 +34,9 @@ class Client(ClientBase):
         call, attempts = self._start(method, timeout)
         while True:
             try:
-                response = call(request, timeout=attempts.remaining(), metadata=self._metadata)
+                # grpc wants an iterator of a client-streaming request, a fresh one for every attempt.
+                messages = iter(request) if method.client_streaming else request
+                response = call(messages, timeout=attempts.remaining(), metadata=self._metadata)
             except grpc.RpcError as failure:
                 backoff = attempts.backoff_after(failure.code())  # type: ignore[attr-defined]
                 if backoff is None:
