@@ -109,6 +109,8 @@ class ExportSettings(BaseModel):
     def _consistent(self) -> ExportSettings:
         if self.precision == "fp16" and not self.build_fp16:
             raise ValueError("precision: fp16 is served only when build_fp16 is on")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device: cuda asked for, but torch sees no CUDA GPU (a CPU build of torch?)")
         missing = {"onnx_fp32", "onnx_fp16", "tensorrt_fp16"} - set(self.thresholds)
         if missing:
             raise ValueError(f"thresholds: no entry for {sorted(missing)}")
@@ -313,7 +315,8 @@ class _Artifacts(BaseModel):
     skipped: dict[str, str] = Field(default_factory=dict)
 
 
-def _build_artifacts(name: str, job: _ExportJob, settings: ExportSettings, step: Callable[[str], None]) -> _Artifacts:
+def _build_artifacts(name: str, job: _ExportJob, settings: ExportSettings, tensorrt_skipped: str | None, step: Callable[[str], None]) -> _Artifacts:
+    """fp32 ONNX, then fp16 ONNX, then a TensorRT plan unless `tensorrt_skipped` says why not."""
     artifacts = _Artifacts()
     step("onnx fp32")
     onnx_file = export_onnx(
@@ -333,8 +336,7 @@ def _build_artifacts(name: str, job: _ExportJob, settings: ExportSettings, step:
         artifacts.files["onnx_fp16"] = fp16_file
         artifacts.runners["onnx_fp16"] = lambda: OnnxRunner(fp16_file, settings.device)
     step("tensorrt")
-    reason = tensorrt_plan.unavailable_reason() if settings.tensorrt else "not requested"
-    if reason is None:
+    if settings.tensorrt and tensorrt_skipped is None:
         build = tensorrt_plan.build_plan(
             onnx_file,
             settings.output_dir / "tensorrt" / name / "model.plan",
@@ -345,8 +347,8 @@ def _build_artifacts(name: str, job: _ExportJob, settings: ExportSettings, step:
         artifacts.tensorrt = build
         artifacts.files["tensorrt_fp16"] = build.plan_file
         artifacts.runners["tensorrt_fp16"] = lambda: tensorrt_plan.TensorRTRunner(build.plan_file, job.module.output_names)
-    else:
-        artifacts.skipped["tensorrt"] = reason
+    elif settings.tensorrt:
+        artifacts.skipped["tensorrt"] = tensorrt_skipped
     return artifacts
 
 
@@ -414,6 +416,9 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
     steps = ("load", "onnx fp32", "onnx fp16", "tensorrt", "verify")
     reports: list[ModelReport] = []
     built: list[tuple[_ExportJob, _Artifacts]] = []
+    tensorrt_skipped = tensorrt_plan.unavailable_reason() if settings.tensorrt else None
+    if tensorrt_skipped is not None:
+        console.print(f"tensorrt: skipped: {tensorrt_skipped}")
     columns = (TextColumn("{task.description:<32}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("export", total=len(job_factories) * len(steps))
@@ -427,10 +432,7 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
             started = time.perf_counter()
             step("load")
             job = factory(settings)
-            artifacts = _build_artifacts(name, job, settings, step)
-            for skipped_step, reason in artifacts.skipped.items():
-                if reason != "not requested":
-                    progress.console.print(f"{name}: {skipped_step} skipped: {reason}")
+            artifacts = _build_artifacts(name, job, settings, tensorrt_skipped, step)
             step("verify")
             checks = _verify(job, artifacts, settings)
             progress.advance(task)
@@ -492,8 +494,7 @@ def summary_tables(report: ExportReport) -> tuple[Table, Table]:
                 "yes" if artifact.passed else "NO",
             )
         for skipped_step, reason in model.skipped.items():
-            if reason != "not requested":
-                artifacts.add_row(model.name, skipped_step, "", f"skipped: {reason}", "", "", "-")
+            artifacts.add_row(model.name, skipped_step, "", f"skipped: {reason}", "", "", "-")
     return parity, artifacts
 
 

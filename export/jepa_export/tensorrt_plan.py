@@ -43,9 +43,25 @@ def unavailable_reason() -> str | None:
     return None
 
 
+# TensorRT data type name -> (Triton type, torch dtype name); int64 exists from TensorRT 10 on.
+_TYPES = {
+    "float32": ("TYPE_FP32", "float32"),
+    "float16": ("TYPE_FP16", "float16"),
+    "int32": ("TYPE_INT32", "int32"),
+    "int64": ("TYPE_INT64", "int64"),
+    "bool": ("TYPE_BOOL", "bool"),
+}
+
+
+def _type_names(trt, data_type) -> tuple[str, str]:
+    for name, names in _TYPES.items():
+        if getattr(trt, name, None) == data_type:
+            return names
+    raise TensorRTError(f"engine tensor type {data_type} has no Triton counterpart")
+
+
 def _triton_type(trt, data_type) -> str:
-    names = {trt.float32: "TYPE_FP32", trt.float16: "TYPE_FP16", trt.int32: "TYPE_INT32", trt.int64: "TYPE_INT64", trt.bool: "TYPE_BOOL"}
-    return names[data_type]
+    return _type_names(trt, data_type)[0]
 
 
 def _io_types(trt, engine, mode) -> dict[str, str]:
@@ -111,9 +127,7 @@ class TensorRTRunner:
         self.output_names = output_names
 
     def _torch_dtype(self, name: str):
-        torch, trt = self._torch, self._trt
-        types = {trt.float32: torch.float32, trt.float16: torch.float16, trt.int32: torch.int32, trt.int64: torch.int64, trt.bool: torch.bool}
-        return types[self.engine.get_tensor_dtype(name)]
+        return getattr(self._torch, _type_names(self._trt, self.engine.get_tensor_dtype(name))[1])
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         torch = self._torch
