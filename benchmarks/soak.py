@@ -1,14 +1,17 @@
 """Soak test: a fixed request rate for a bounded time; errors, latency drift and memory growth.
 
-    python benchmarks/soak.py --repository artifacts/repository/cpu --duration 600 --rate 10
-    python benchmarks/soak.py --address 127.0.0.1:50051 --duration 20 --gateway-pid 1234
+    python -m benchmarks.soak --repository artifacts/repository/cpu --duration 600 --rate 10 --results-md benchmarks/RESULTS.md
+    python -m benchmarks.soak --address 127.0.0.1:50051 --duration 20 --window 5 --gateway-pid 1234
+    python -m benchmarks.soak --render benchmarks/results/soak.json --results-md benchmarks/RESULTS.md
 
 Open loop: request i is sent at start + i/rate whatever the server does, and its latency counts
 from that scheduled time, so a server that falls behind shows it. The mix alternates text calls
 (one sentence) and video calls (a 2-second mp4, decoded by the gateway). Every `window_s` the
 report gets p50/p99 and errors; resident memory of the gateway and Triton (each with its child
 processes) is sampled every `rss_interval_s`. With `--repository` the script starts
-`jepa-serve up` itself and drains it with SIGTERM at the end. Exit status 1 on any error.
+`jepa-serve up` itself and drains it with SIGTERM at the end. The report goes to
+`benchmarks/results/soak.json` and, with `--results-md`, to the "Soak" section of RESULTS.md
+(only that section is rewritten). Exit status 1 on any error.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from jepa_client import AsyncClient, ClientOptions, JepaError, RetryPolicy
 
 TRITON_PROCESS_NAMES = ("tritonserver", "triton_python_backend_stub")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "soak.json"
+RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 MIB = 1 << 20
 
 
@@ -226,6 +230,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--address", help="a running gateway, host:port")
     target.add_argument("--repository", type=Path, help="start `jepa-serve up` on this exported repository")
+    target.add_argument("--render", type=Path, metavar="REPORT", help="no load: only write the section of an existing report to --results-md")
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of load (default 600)")
     parser.add_argument("--rate", type=float, default=10.0, help="requests per second (default 10)")
     parser.add_argument("--video-fraction", type=float, default=0.5, help="share of video calls (default 0.5)")
@@ -235,22 +240,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--gateway-pid", type=int, help="with --address: the gateway process to watch")
     parser.add_argument("--triton-pid", type=int, help="with --address: the tritonserver process to watch")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report file (default {DEFAULT_OUT})")
+    parser.add_argument("--results-md", type=Path, help="also write the report's 'Soak' section into this RESULTS.md")
     return parser.parse_args(argv)
 
 
-def print_summary(report: dict) -> None:
-    print(f"{report['requests']} requests in {report['elapsed_s']} s, errors {report['errors'] or 0}, "
-          f"p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms, p99 drift {report['p99_drift']}")
-    print("| window start (s) | requests | errors | p50 (ms) | p99 (ms) |\n|---|---|---|---|---|")
-    for window in report["windows"]:
-        print(f"| {window['start_s']:.0f} | {window['requests']} | {window['errors']} | {window['p50_ms']} | {window['p99_ms']} |")
+SECTION_START, SECTION_END = "<!-- soak:start -->", "<!-- soak:end -->"
+
+
+def render_markdown(report: dict) -> str:
+    """The "Soak" section of RESULTS.md, generated from a report."""
+    lines = [
+        SECTION_START, "## Soak", "",
+        f"Open-loop load at {report['rate_rps']:g} requests/s for {report['duration_s']:g} s "
+        f"({report['by_kind']['text']} text calls, {report['by_kind']['video']} video calls of a 2 s mp4), "
+        f"deadline {report['deadline_s']:g} s per call, latency counted from each call's scheduled start.",
+        "", f"- command: `{report['command']}`",
+        f"- machine: {report['cpu_count']} CPUs shared with other jobs; load average (1 min) at the end {report['load_average_1m']}",
+        f"- **errors: {report['error_count']}** {report['errors'] or ''}",
+        f"- latency: p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms; p99 drift (last window / first) {report['p99_drift']}",
+    ]
     for name, rss in report["rss"].items():
         if rss:
-            print(f"{name} RSS: {rss['first_mib']} MiB -> {rss['last_mib']} MiB (max {rss['max_mib']}, growth {rss['growth_mib']} MiB, {rss['growth_pct']}%)")
+            lines.append(f"- {name} RSS (with its child processes): {rss['first_mib']} MiB at the start, {rss['last_mib']} MiB at the end, "
+                         f"max {rss['max_mib']} MiB (growth {rss['growth_mib']} MiB, {rss['growth_pct']}%)")
+    lines += ["", "| window start (s) | requests | errors | p50 (ms) | p99 (ms) |", "|---|---|---|---|---|"]
+    lines += [f"| {w['start_s']:.0f} | {w['requests']} | {w['errors']} | {w['p50_ms']} | {w['p99_ms']} |" for w in report["windows"]]
+    return "\n".join([*lines, SECTION_END]) + "\n"
+
+
+def update_results_markdown(path: Path, section: str) -> None:
+    """Replace the soak section of `path` (or append it); the rest of the file is left as it is."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    if SECTION_START in text and SECTION_END in text:
+        before, rest = text.split(SECTION_START, 1)
+        text = before + section.rstrip("\n") + rest.split(SECTION_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render is not None:
+        update_results_markdown(args.results_md or RESULTS_MD, render_markdown(json.loads(args.render.read_text())))
+        return 0
     with tempfile.TemporaryDirectory(prefix="jepa-soak-") as workdir:
         stack = None
         address, gateway_pid, triton_pid = args.address, args.gateway_pid, args.triton_pid
@@ -266,7 +299,10 @@ def main(argv: list[str] | None = None) -> int:
                 stack.wait(60)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print_summary(report)
+    section = render_markdown(report)
+    print(section)
+    if args.results_md is not None:
+        update_results_markdown(args.results_md, section)
     return 1 if report["error_count"] else 0
 
 

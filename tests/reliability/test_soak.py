@@ -24,3 +24,21 @@ def test_twenty_second_soak_has_no_error(gateway, local_triton, tmp_path: Path) 
     assert report["by_kind"] == {"text": 100, "video": 100}
     assert len(report["windows"]) == 4 and all(window["p99_ms"] for window in report["windows"])
     assert report["rss"]["gateway"]["max_mib"] > 0 and report["rss"]["triton"]["max_mib"] > 0
+
+
+def test_the_soak_section_of_results_md_is_replaced_and_the_rest_kept(tmp_path: Path) -> None:
+    report = {
+        "command": "soak --duration 1", "rate_rps": 10, "duration_s": 1, "by_kind": {"text": 5, "video": 5}, "deadline_s": 10,
+        "cpu_count": 2, "load_average_1m": 1.0, "error_count": 0, "errors": {}, "p50_ms": 20.0, "p99_ms": 90.0, "p99_drift": None,
+        "rss": {"gateway": {"first_mib": 1, "last_mib": 2, "max_mib": 2, "growth_mib": 1, "growth_pct": 100.0}, "triton": {}},
+        "windows": [{"start_s": 0, "requests": 10, "errors": 0, "p50_ms": 20.0, "p99_ms": 90.0}],
+    }
+    (tmp_path / "soak.json").write_text(json.dumps(report))
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\n<!-- bench:start -->\nother sections\n<!-- bench:end -->\n")
+    render = [sys.executable, "-P", str(SOAK), "--render", str(tmp_path / "soak.json"), "--results-md", str(results)]
+    for _ in range(2):
+        subprocess.run(render, check=True, timeout=60)
+    text = results.read_text()
+    assert text.startswith("# Benchmark results\n\n<!-- bench:start -->\nother sections\n<!-- bench:end -->\n\n<!-- soak:start -->\n## Soak\n")
+    assert text.count("## Soak") == 1 and "- **errors: 0**" in text and "| 0 | 10 | 0 | 20.0 | 90.0 |" in text
