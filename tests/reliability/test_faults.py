@@ -23,6 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tritonclient.grpc import service_pb2
 
+from jepa_client import Client, ClientOptions, RetryPolicy
 from jepa_client.v1 import embedding_pb2
 from jepa_server.settings import Settings
 from jepa_server.triton_local import LocalTriton, LocalTritonOptions
@@ -124,7 +125,14 @@ def test_triton_sigkilled_under_load_gives_unavailable_in_time_and_the_gateway_r
     assert isinstance(down, grpc.RpcError) and down.code() == grpc.StatusCode.UNAVAILABLE
     assert down.details().startswith("triton: ")
 
-    triton.start()  # same ports; nothing is done to the gateway
+    # An idempotent SDK call made while Triton is down retries UNAVAILABLE with backoff until it is back.
+    patient = ClientOptions(address=fault_gateway.address, timeout=90, retry=RetryPolicy(max_retries=100, initial_backoff=0.2, max_backoff=1.0))
+    with Client(patient) as client, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        retried = pool.submit(client.embed_text, ["a dog catches a frisbee"])
+        time.sleep(1.0)
+        assert not retried.done()
+        triton.start()  # same ports; nothing is done to the gateway
+        np.testing.assert_allclose(retried.result(90).embeddings[0], before.embeddings[0].values, atol=1e-5)
     wait_for_health(caller.channel, SERVING, timeout_s=60)
     after = embed_text(caller)
     assert isinstance(after, embedding_pb2.EmbedTextResponse), after
