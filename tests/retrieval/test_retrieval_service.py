@@ -207,3 +207,10 @@ def test_a_video_with_many_close_windows_does_not_crowd_out_the_others(client):
     hits = client.search(embedding=query, top_k=3, filter=f'metadata["tag"] == "{tag}"').hits
     assert hits[0].video_id == grey
     assert len(hits) == 3 and len({hit.video_id for hit in hits}) == 3
+
+
+def test_a_video_under_a_media_root_is_indexed_by_uri(client, gateway):
+    name = f"{uuid.uuid4().hex[:8]}.mp4"
+    write_video(gateway.settings.media_roots[0] / name, moving_bar_frames(16, seed=120))
+    report = client.index_videos([IndexItem(unique("uri"), uri=name)])
+    assert (report.items[0].ok, report.items[0].num_windows) == (True, 2)
