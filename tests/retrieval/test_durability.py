@@ -84,17 +84,21 @@ def start(local_triton, cpu_repository: Path, tmp_path: Path):
 def test_every_acknowledged_row_survives_sigkill_right_after_the_ack(start):
     with start() as (address, process), Client(address) as client:
         report = client.index_videos(items("acked", 6))
+        reindexed = client.index_videos([IndexItem("acked/0", moving_bar_frames(16, seed=0), frames_fps=8, metadata={"n": "again"})])
         deleted = client.delete_videos("acked/5")
         sigkill(process)  # at once: nothing else happens between the acknowledgement and the kill
-    assert all(item.ok for item in report.items) and deleted.rows_deleted == WINDOWS_PER_VIDEO
+    assert all(item.ok for item in report.items) and reindexed.items[0].num_windows == 2
+    assert deleted.rows_deleted == WINDOWS_PER_VIDEO
     window = None
     with start() as (address, _), Client(address) as client:
         stats = client.index_stats(ids=[f"acked/{index}" for index in range(6)])
-        assert (stats.rows, stats.videos) == (5 * WINDOWS_PER_VIDEO, 5)
+        assert (stats.rows, stats.videos) == (4 * WINDOWS_PER_VIDEO + 2, 5)  # acked/0 re-indexed with 2 windows
         assert stats.indexed_ids == tuple(f"acked/{index}" for index in range(5))
         window = client.embed_video(moving_bar_frames(24, seed=2), frames_fps=8, return_windows=True).windows[1]
         best = client.search(embedding=window.embedding, top_k=1).hits[0]
         assert (best.video_id, best.window_index, best.metadata) == ("acked/2", 1, {"n": 2})
+        again = client.search(embedding=window.embedding, filter='video_id == "acked/0"').hits
+        assert [hit.metadata for hit in again] == [{"n": "again"}]
 
 
 def test_a_call_killed_in_flight_leaves_each_video_absent_or_whole(start):
