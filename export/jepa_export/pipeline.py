@@ -148,12 +148,13 @@ class ExportReport(BaseModel):
         return all(model.passed for model in self.models)
 
 
-def weights_fingerprint(module: torch.nn.Module) -> str:
+def weights_fingerprint(*modules: torch.nn.Module | None) -> str:
     """Short hash of the weights: names an embedding space so different weights never share one."""
     digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    for module in filter(None, modules):
+        for name, tensor in sorted(module.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:12]
 
 
@@ -288,7 +289,7 @@ def _text_encoder_job(settings: ExportSettings) -> _ExportJob:
         ],
         parameters={
             "jepa.role": "text_encoder",
-            "jepa.embedding_space": f"text-{weights_fingerprint(module)}",
+            "jepa.embedding_space": f"text-{weights_fingerprint(text.model, text.projection)}",
             "jepa.max_tokens": str(text.max_tokens),
         },
     )
@@ -471,7 +472,8 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
 
 
 def summary_tables(report: ExportReport) -> tuple[Table, Table]:
-    """Parity per artifact and input set; then per artifact: size, neighbours, timing, verdict."""
+    """Parity per artifact and input set; then per artifact: size, neighbours, timing, verdict
+    (skipped steps are printed once, before the progress bar, and kept in the report)."""
     parity = Table(title=f"verification vs PyTorch fp32 (serving {report.served_precision})", box=box.SIMPLE_HEAD)
     for column in ("model", "artifact", "inputs", "batch", "max |diff|", "min cosine", "ok"):
         parity.add_column(column, no_wrap=True)
@@ -493,8 +495,6 @@ def summary_tables(report: ExportReport) -> tuple[Table, Table]:
                 "-" if artifact.artifact_ms is None else f"{artifact.artifact_ms:.1f}",
                 "yes" if artifact.passed else "NO",
             )
-        for skipped_step, reason in model.skipped.items():
-            artifacts.add_row(model.name, skipped_step, "", f"skipped: {reason}", "", "", "-")
     return parity, artifacts
 
 
