@@ -113,17 +113,16 @@ def evaluate(client: Client, settings: ServedEvalSettings, scratch: Path) -> dic
                 print(f"  {rank}. {describe(hit)}")
 
     ious = []
-    for item, video in events:
+    for position, (item, video) in enumerate(events):
+        if position == 0:
+            print(f"\nmoments in {item.id}:")
         for event in video.events:
             hit = client.search(
                 event.caption, top_k=1, filter=f'video_id == "{item.id}"', model=settings.video_model, text_model=settings.text_model, moments=True
             ).hits[0]
             ious.append(interval_iou(hit.moment, (event.start_seconds, event.end_seconds)))
-    first_video, first_events = events[0]
-    print(f"\nmoments in {first_video.id}:")
-    for event in first_events.events:
-        hit = client.search(event.caption, top_k=1, filter=f'video_id == "{first_video.id}"', model=settings.video_model, moments=True).hits[0]
-        print(f"  {event.caption!r}: true {event.start_seconds:.2f}-{event.end_seconds:.2f} s, found {hit.moment[0]:.2f}-{hit.moment[1]:.2f} s")
+            if position == 0:
+                print(f"  {event.caption!r}: true {event.start_seconds:.2f}-{event.end_seconds:.2f} s, found {hit.moment[0]:.2f}-{hit.moment[1]:.2f} s")
 
     offline = json.loads(OFFLINE_RESULTS.read_text()).get("backends", {}).get("torch", {}) if OFFLINE_RESULTS.is_file() else {}
     return {
