@@ -249,14 +249,17 @@ def load_vjepa2_official(file: Path, weights: OfficialWeights = "target_encoder"
         held = sorted(str(key) for key in checkpoint) if isinstance(checkpoint, dict) else [type(checkpoint).__name__]
         raise CheckpointError(f"{file}: weights {weights!r} not found; the file holds {_listing(held)}")
     upstream = {_strip_prefixes(key): tensor for key, tensor in checkpoint[weights].items() if isinstance(tensor, torch.Tensor)}
+    # The released checkpoints keep a sin-cos `pos_embed` that their RoPE encoders never read
+    # (upstream loads them with strict=False for that reason); transformers' V-JEPA 2 is RoPE only.
+    upstream.pop("pos_embed", None)
     config = _config_from_upstream(upstream, file, config_file)
     mapped = upstream_to_transformers(upstream)
     model = VJEPA2Model(config)
     expected = {key: tensor for key, tensor in model.state_dict().items() if not key.startswith("predictor.")}
     missing = list(dict.fromkeys(_upstream_name(key) for key in expected if key not in mapped))
-    unexpected = [key for key in mapped if key not in expected]
+    unexpected = [_upstream_name(key) for key in mapped if key not in expected]
     wrong_shapes = [
-        f"{key} {tuple(mapped[key].shape)} vs {tuple(tensor.shape)}"
+        f"{_upstream_name(key)} {tuple(mapped[key].shape)} vs {tuple(tensor.shape)}"
         for key, tensor in expected.items()
         if key in mapped and mapped[key].shape != tensor.shape
     ]

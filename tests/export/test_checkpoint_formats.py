@@ -32,6 +32,14 @@ def test_official_checkpoint_loads_target_encoder_by_default(official_checkpoint
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
 
 
+def test_official_checkpoint_ignores_the_unused_pos_embed_of_released_rope_encoders(official_checkpoint, tmp_path):
+    file, config, target, _ = official_checkpoint
+    checkpoint = torch.load(file, weights_only=True)
+    checkpoint["target_encoder"]["module.backbone.pos_embed"] = torch.zeros(1, 128, 64)
+    torch.save(checkpoint, tmp_path / "released.pt")
+    torch.testing.assert_close(_clip_embedding(load_vjepa2(tmp_path / "released.pt", config_file=config)), _clip_embedding(target), rtol=0, atol=1e-6)
+
+
 def test_official_checkpoint_weights_option_chooses_the_online_encoder(official_checkpoint):
     file, config, target, online = official_checkpoint
     loaded = load_vjepa2(file, weights="encoder", config_file=config)

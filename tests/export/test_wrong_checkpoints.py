@@ -58,10 +58,10 @@ def test_hf_folder_with_a_wrong_shape_names_the_key_and_both_shapes(tiny_vjepa2_
     "edit, problem",
     [
         (lambda encoder: encoder.pop("module.backbone.norm.weight"), "missing keys [norm.weight]"),
-        (lambda encoder: encoder.__setitem__("module.backbone.pos_embed", torch.zeros(1, 128, 64)), "unexpected keys [pos_embed]"),
+        (lambda encoder: encoder.__setitem__("module.backbone.blocks.2.norm1.weight", torch.ones(64)), "unexpected keys [blocks.2.norm1.weight]"),
         (
             lambda encoder: encoder.__setitem__("module.backbone.blocks.0.mlp.fc1.bias", torch.zeros(100)),
-            "wrong shapes [encoder.layer.0.mlp.fc1.bias (100,) vs (256,)]",
+            "wrong shapes [blocks.0.mlp.fc1.bias (100,) vs (256,)]",
         ),
     ],
     ids=["missing", "unexpected", "wrong-shape"],
