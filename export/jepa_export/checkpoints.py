@@ -15,10 +15,13 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from transformers import VJEPA2Config
 
 VJEPA2_PRESETS: dict[str, dict[str, int]] = {
     # For tests and `make run`: seconds to export, a few MB on disk.
@@ -200,7 +203,7 @@ def _upstream_name(key: str) -> str:
     return key
 
 
-def _config_from_upstream(upstream: dict[str, torch.Tensor], file: Path, config_file: Path | None):
+def _config_from_upstream(upstream: dict[str, torch.Tensor], file: Path, config_file: Path | None) -> VJEPA2Config:
     """Read the architecture off the weights; what they do not show comes from `config_file`."""
     from transformers import VJEPA2Config
 
