@@ -8,6 +8,7 @@ the model beyond its own grammar.
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -77,9 +78,8 @@ class ClipAttributes(BaseModel):
             colour = _PARAPHRASE_COLOURS[self.colour][pick % 3]
             shape = _PARAPHRASE_SHAPES[self.shape][(pick // 3) % 3]
             motion = _PARAPHRASE_MOTIONS[self.direction][(pick + 1) % 3]
-            captions.append(
-                template.format(colour=colour, shape=shape, motion=motion, motion_verb=motion.capitalize())
-            )
+            caption = template.format(colour=colour, shape=shape, motion=motion, motion_verb=motion.capitalize())
+            captions.append(re.sub(r"\ba (?=[aeiou])", "an ", caption))
         return captions
 
     def named_in(self, caption: str) -> bool:
