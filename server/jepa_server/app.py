@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -12,13 +13,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from jepa_client.v1 import embedding_pb2, embedding_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
+from jepa_client.v1 import describe_pb2, describe_pb2_grpc, embedding_pb2, embedding_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
 from jepa_server.api.auth import TokenAuthInterceptor, exempt_prefixes, load_tokens
 from jepa_server.api.decoding import RequestDecodingInterceptor
+from jepa_server.api.describe_servicer import build_describe_servicer
 from jepa_server.api.embedding_servicer import build_embedding_servicer
 from jepa_server.api.guard import RpcGuard
 from jepa_server.api.retrieval_servicer import build_retrieval_servicer
 from jepa_server.backends.triton import TritonBackend
+from jepa_server.core.describe import Describer
 from jepa_server.core.embedding import Embedder
 from jepa_server.core.registry import ModelRegistry
 from jepa_server.core.retrieval import Retriever
@@ -33,6 +36,7 @@ log = logging.getLogger("jepa_server")
 SERVICE_NAMES = (
     embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name,
     retrieval_pb2.DESCRIPTOR.services_by_name["RetrievalService"].full_name,
+    describe_pb2.DESCRIPTOR.services_by_name["DescribeService"].full_name,
 )
 
 
@@ -40,12 +44,12 @@ class _NotReadyRegistry(ModelRegistry):
     """Stands in until Triton's models are discovered: every lookup answers UNAVAILABLE."""
 
     def __init__(self) -> None:
-        self.video, self.text, self.default_video, self.default_text = {}, {}, "", ""
+        super().__init__({}, Path(), token_bucket=1)
 
     def video_model(self, name: str):
         raise BackendUnavailable("triton", "the gateway has not loaded its models from Triton yet")
 
-    text_model = video_model
+    text_model = decoder_for = video_model
 
 
 class Gateway:
@@ -59,6 +63,7 @@ class Gateway:
             settings.index_uri, settings.index_type, settings.index_build_params, settings.index_search_params, settings.max_windows
         )
         self.retriever = Retriever(self.embedder, self.index, settings)
+        self.describer = Describer(self.embedder)
         self.guard = RpcGuard(self.metrics, settings.max_concurrent_requests)
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -78,6 +83,7 @@ class Gateway:
             build_embedding_servicer(self.embedder, self.guard, self.settings), self.server
         )
         retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(build_retrieval_servicer(self.retriever, self.guard, self.settings), self.server)
+        describe_pb2_grpc.add_DescribeServiceServicer_to_server(build_describe_servicer(self.describer, self.guard, self.settings), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
         address = f"{self.settings.host}:{self.settings.port}"

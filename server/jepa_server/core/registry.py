@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from jepa_server.backends.triton import ServedModel
-from jepa_server.errors import InvalidInput, NotFound
+from jepa_server.errors import FailedPrecondition, InvalidInput, NotFound
 from jepa_server.media.video import ClipGeometry
 from jepa_server.text.tokenizer import TextTokenizer
 
 # The output tensor that holds the embedding, per role (docs/repository-format.md).
 VIDEO_OUTPUTS = {"video_pipeline": "video_embedding", "video_encoder": "clip_embedding"}
 TEXT_OUTPUTS = {"text_encoder": "text_embedding"}
+DECODER_ROLE = "text_decoder"
 VIDEO_INPUT = "pixel_values_videos"
 
 
@@ -45,6 +47,28 @@ class TextModel:
         return self.served.output_dimension(self.output)
 
 
+@dataclass(frozen=True)
+class DecoderModel:
+    """A caption decoder: (embedding, token prefix) -> next-token logits over `vocabulary`."""
+
+    served: ServedModel
+    vocabulary: list[str]
+    bos_id: int
+    eos_id: int
+    max_caption_tokens: int
+
+    @classmethod
+    def from_served(cls, served: ServedModel, repository: Path) -> DecoderModel:
+        parameters = served.parameters
+        return cls(
+            served=served,
+            vocabulary=json.loads((repository / served.name / "vocabulary.json").read_text()),
+            bos_id=int(parameters.get("jepa.bos_id", "1")),
+            eos_id=int(parameters.get("jepa.eos_id", "2")),
+            max_caption_tokens=int(parameters.get("jepa.max_caption_tokens", "16")),
+        )
+
+
 def _video_model(served: ServedModel) -> VideoModel:
     parameters = served.parameters
     geometry = ClipGeometry(
@@ -74,6 +98,9 @@ class ModelRegistry:
             for name, model in served.items()
             if model.role in TEXT_OUTPUTS
         }
+        self.decoders: dict[str, DecoderModel] = {
+            name: DecoderModel.from_served(model, repository) for name, model in served.items() if model.role == DECODER_ROLE
+        }
         self.default_video = default_video or self._first_by_role(self.video, ("video_pipeline", "video_encoder"))
         self.default_text = default_text or self._first_by_role(self.text, ("text_encoder",))
 
@@ -90,6 +117,15 @@ class ModelRegistry:
 
     def text_model(self, name: str) -> TextModel:
         return self._lookup(self.text, name or self.default_text, "text")
+
+    def decoder_for(self, video: VideoModel) -> DecoderModel:
+        """The caption decoder that reads the video model's embedding space."""
+        for decoder in self.decoders.values():
+            if decoder.served.embedding_space == video.served.embedding_space:
+                return decoder
+        raise FailedPrecondition(
+            "options.model", f"no caption decoder serves the embedding space of {video.served.name} ({video.served.embedding_space})"
+        )
 
     @staticmethod
     def _lookup(models: dict, name: str, kind: str):
