@@ -59,3 +59,14 @@ def triton_text_call(client: triton_grpc.InferenceServerClient, model: str, toke
         return int(result.as_numpy("text_embedding").shape[0])
 
     return call
+
+
+def search_text_call(client: AsyncClient, texts: list[str], model: str, top_k: int = 10) -> Call:
+    """Search by text: embed the query (Triton), then the index (Milvus), one call."""
+    requests = itertools.cycle([convert.search_request(text, top_k=top_k, model=model) for text in texts])
+
+    async def call() -> int:
+        await client.invoke(rpc.SEARCH, next(requests))
+        return 1
+
+    return call

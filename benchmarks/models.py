@@ -73,6 +73,8 @@ class ServedModel(BaseModel):
     source: Path
     name: str
     dynamic_batching: bool = True
+    # `parameters` entries to set (e.g. the embedding space, to pair a video model with a text model).
+    parameters: dict[str, str] = {}
 
 
 def _link_tree(source: Path, destination: Path) -> None:
@@ -98,6 +100,8 @@ def assemble_repository(destination: Path, models: list[ServedModel]) -> Path:
         config.name = model.name
         if not model.dynamic_batching:
             config.ClearField("dynamic_batching")
+        for key, value in model.parameters.items():
+            config.parameters[key].string_value = value
         config_file.unlink()  # a hard link to the cached export: replace, never write through
         config_file.write_text(text_format.MessageToString(config))
     return destination
@@ -125,3 +129,9 @@ def model_tokenizer(model_dir: Path):
     from jepa_server.text.tokenizer import TextTokenizer
 
     return TextTokenizer(model_dir / "tokenizer.json", int(model_parameters(model_dir)["jepa.max_tokens"]), Settings().token_bucket)
+
+
+def output_dimension(model_dir: Path, output: str) -> int:
+    """The last dimension of one output of a model folder's config.pbtxt."""
+    config = text_format.Parse((model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
+    return int(next(tensor.dims[-1] for tensor in config.output if tensor.name == output))

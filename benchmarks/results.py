@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 
 class Machine(BaseModel):
@@ -133,7 +133,12 @@ def write_result(result: StudyResult, results_dir: Path) -> Path:
 
 
 def read_results(results_dir: Path) -> dict[str, StudyResult]:
-    return {
-        path.stem: StudyResult.model_validate_json(path.read_text())
-        for path in sorted(results_dir.glob("*.json"))
-    }
+    """Every study result in the folder; other benchmarks' JSON files there (soak, evaluation)
+    have their own shapes and are left alone."""
+    results = {}
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            results[path.stem] = StudyResult.model_validate_json(path.read_text())
+        except ValidationError:
+            continue
+    return results

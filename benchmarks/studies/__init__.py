@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.context import StudyContext
-from benchmarks.studies import batching, decode, gateway, index, served
+from benchmarks.studies import batching, decode, gateway, index, search, served
 
 StudyRunner = Callable[[StudyContext], Path]
 
@@ -17,4 +17,5 @@ STUDIES: dict[str, StudyRunner] = {
     "gateway": gateway.run,
     "decode": decode.run,
     "index": index.run,
+    "search": search.run,
 }
