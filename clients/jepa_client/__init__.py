@@ -20,6 +20,7 @@ from jepa_client.errors import (
 )
 from jepa_client.options import DEFAULT_ADDRESS, ClientOptions, TlsOptions
 from jepa_client.results import (
+    Caption,
     DeleteResult,
     IndexedVideo,
     IndexReport,
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_ADDRESS",
     "AlreadyExistsError",
     "AsyncClient",
+    "Caption",
     "CancelledError",
     "Client",
     "ClientOptions",

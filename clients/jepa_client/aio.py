@@ -15,7 +15,7 @@ from jepa_client import convert, rpc
 from jepa_client.base import ClientBase
 from jepa_client.errors import error_from_rpc
 from jepa_client.options import ClientOptions
-from jepa_client.results import DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
+from jepa_client.results import Caption, DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
 from jepa_client.rpc import ResultT, Rpc
 
 
@@ -138,6 +138,46 @@ class AsyncClient(ClientBase):
     async def index_stats(self, *, model: str = "", ids: str | Sequence[str] = (), timeout: float | None = None) -> IndexStats:
         """See `Client.index_stats`."""
         return await self.invoke(rpc.GET_INDEX_STATS, convert.stats_request(model, ids), timeout=timeout)
+
+    async def stream(self, method: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> AsyncIterator[ResultT]:
+        """See `Client.stream`."""
+        call, attempts = self._start(method, timeout)
+        responses = call(request, timeout=attempts.remaining(), metadata=self._metadata)
+        try:
+            async for response in responses:
+                yield method.to_result(response)
+        except grpc.RpcError as failure:
+            raise error_from_rpc(failure) from failure
+        finally:
+            responses.cancel()
+
+    async def describe(
+        self,
+        video: convert.VideoSource = None,
+        *,
+        uri: str = "",
+        mode: str = "selective",
+        segmentation: str = "",
+        threshold: float = 0.0,
+        min_segment_windows: int = 0,
+        max_caption_tokens: int = 0,
+        model: str = "",
+        frames_per_clip: int = 0,
+        frame_step: int = 0,
+        fps: float = 0.0,
+        frames_fps: float = 0.0,
+        timeout: float | None = None,
+    ) -> AsyncIterator[Caption]:
+        """See `Client.describe`."""
+        request = await asyncio.to_thread(
+            convert.describe_request, video, uri=uri, frames_fps=frames_fps, frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps,
+            options=convert.describe_options(
+                mode=mode, segmentation=segmentation, threshold=threshold, min_segment_windows=min_segment_windows,
+                max_caption_tokens=max_caption_tokens, model=model,
+            ),
+        )
+        async for caption in self.stream(rpc.DESCRIBE, request, timeout=timeout):
+            yield caption
 
     async def close(self) -> None:
         await self._channel.close()

@@ -25,7 +25,12 @@ class ClientBase:
         """The channel's callable for `method` and a fresh attempt budget (timeout None: the options' default)."""
         call = self._callables.get(method.path)
         if call is None:
-            multi_callable = self._channel.stream_unary if method.client_streaming else self._channel.unary_unary
+            multi_callable = {
+                (False, False): self._channel.unary_unary,
+                (True, False): self._channel.stream_unary,
+                (False, True): self._channel.unary_stream,
+                (True, True): self._channel.stream_stream,
+            }[(method.client_streaming, method.server_streaming)]
             call = self._callables[method.path] = multi_callable(
                 method.path,
                 request_serializer=method.request_type.SerializeToString,

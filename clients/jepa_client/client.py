@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 
 import grpc
@@ -14,7 +14,7 @@ from jepa_client import convert, rpc
 from jepa_client.base import ClientBase
 from jepa_client.errors import error_from_rpc
 from jepa_client.options import ClientOptions
-from jepa_client.results import DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
+from jepa_client.results import Caption, DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
 from jepa_client.rpc import ResultT, Rpc
 
 
@@ -147,6 +147,47 @@ class Client(ClientBase):
     def index_stats(self, *, model: str = "", ids: str | Sequence[str] = (), timeout: float | None = None) -> IndexStats:
         """Rows and videos in the index of a video model, and which of `ids` are indexed."""
         return self.invoke(rpc.GET_INDEX_STATS, convert.stats_request(model, ids), timeout=timeout)
+
+    def stream(self, method: Rpc[ResultT], request: Message | Iterable[Message], *, timeout: float | None = None) -> Iterator[ResultT]:
+        """Call a server-streaming method and yield each message converted. Not retried (a broken
+        stream is not resumed); leaving the loop early cancels the call on the server."""
+        call, attempts = self._start(method, timeout)
+        responses = call(iter(request) if method.client_streaming else request, timeout=attempts.remaining(), metadata=self._metadata)
+        try:
+            for response in responses:
+                yield method.to_result(response)
+        except grpc.RpcError as failure:
+            raise error_from_rpc(failure) from failure
+        finally:
+            responses.cancel()
+
+    def describe(
+        self,
+        video: convert.VideoSource = None,
+        *,
+        uri: str = "",
+        mode: str = "selective",
+        segmentation: str = "",
+        threshold: float = 0.0,
+        min_segment_windows: int = 0,
+        max_caption_tokens: int = 0,
+        model: str = "",
+        frames_per_clip: int = 0,
+        frame_step: int = 0,
+        fps: float = 0.0,
+        frames_fps: float = 0.0,
+        timeout: float | None = None,
+    ) -> Iterator[Caption]:
+        """Captions of a video as the server produces them: one per segment of constant meaning
+        (`mode="selective"`) or one per window (`"uniform"`)."""
+        request = convert.describe_request(
+            video, uri=uri, frames_fps=frames_fps, frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps,
+            options=convert.describe_options(
+                mode=mode, segmentation=segmentation, threshold=threshold, min_segment_windows=min_segment_windows,
+                max_caption_tokens=max_caption_tokens, model=model,
+            ),
+        )
+        return self.stream(rpc.DESCRIBE, request, timeout=timeout)
 
     def close(self) -> None:
         self._channel.close()

@@ -14,6 +14,7 @@ import grpc
 import numpy as np
 
 from jepa_client.results import (
+    Caption,
     DeleteResult,
     IndexedVideo,
     IndexReport,
@@ -25,7 +26,7 @@ from jepa_client.results import (
     VideoEmbedding,
     WindowEmbedding,
 )
-from jepa_client.v1 import common_pb2, embedding_pb2, retrieval_pb2
+from jepa_client.v1 import common_pb2, describe_pb2, embedding_pb2, retrieval_pb2
 
 VideoSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, None]
 EncodedVideo = Union[str, os.PathLike, bytes, bytearray, memoryview]
@@ -312,4 +313,42 @@ def index_stats(response: retrieval_pb2.GetIndexStatsResponse) -> IndexStats:
     return IndexStats(
         model=model_info(response.model), collection=response.collection, rows=response.rows, videos=response.videos,
         indexed_ids=tuple(response.indexed_ids), backend=response.backend, index_type=response.index_type,
+    )
+
+
+_MODES = {"selective": describe_pb2.DECODING_MODE_SELECTIVE, "uniform": describe_pb2.DECODING_MODE_UNIFORM}
+_SEGMENTATIONS = {"": describe_pb2.SEGMENTATION_UNSPECIFIED, "online": describe_pb2.SEGMENTATION_ONLINE, "offline": describe_pb2.SEGMENTATION_OFFLINE}
+
+
+def describe_options(
+    *, mode: str = "selective", segmentation: str = "", threshold: float = 0.0, min_segment_windows: int = 0, max_caption_tokens: int = 0, model: str = ""
+) -> describe_pb2.DescribeOptions:
+    if mode not in _MODES:
+        raise ValueError(f"mode: got {mode!r}, expected one of {sorted(_MODES)}")
+    if segmentation not in _SEGMENTATIONS:
+        raise ValueError(f"segmentation: got {segmentation!r}, expected one of {sorted(_SEGMENTATIONS)}")
+    return describe_pb2.DescribeOptions(
+        mode=_MODES[mode], segmentation=_SEGMENTATIONS[segmentation], threshold=threshold,
+        min_segment_windows=min_segment_windows, max_caption_tokens=max_caption_tokens, model=model,
+    )
+
+
+def describe_request(
+    source: VideoSource, *, uri: str = "", frames_fps: float = 0.0, frames_per_clip: int = 0, frame_step: int = 0, fps: float = 0.0,
+    options: describe_pb2.DescribeOptions,
+) -> describe_pb2.DescribeRequest:
+    video = video_input(source, uri=uri, frames_fps=frames_fps, frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps)
+    return describe_pb2.DescribeRequest(video=video, options=options)
+
+
+def caption(message: describe_pb2.Caption) -> Caption:
+    return Caption(
+        start_seconds=message.start_seconds,
+        end_seconds=message.end_seconds,
+        text=message.text,
+        confidence=message.confidence,
+        segment_embedding=vector(message.segment_embedding),
+        first_window=message.first_window,
+        last_window=message.last_window,
+        decoder_steps=message.decoder_steps,
     )

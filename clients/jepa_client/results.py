@@ -115,3 +115,18 @@ class IndexStats:
     indexed_ids: tuple[str, ...]
     backend: str
     index_type: str
+
+
+@dataclass(frozen=True, eq=False)
+class Caption:
+    """A caption of the windows `first_window`..`last_window` (a segment of constant meaning in
+    selective mode, one window in uniform mode); `segment_embedding` has shape (D,)."""
+
+    start_seconds: float
+    end_seconds: float
+    text: str
+    confidence: float
+    segment_embedding: np.ndarray
+    first_window: int
+    last_window: int
+    decoder_steps: int

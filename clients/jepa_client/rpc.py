@@ -14,7 +14,7 @@ from google.protobuf import message_factory
 from google.protobuf.message import Message
 
 from jepa_client import convert
-from jepa_client.v1 import embedding_pb2, retrieval_pb2
+from jepa_client.v1 import describe_pb2, embedding_pb2, retrieval_pb2
 
 ResultT = TypeVar("ResultT")
 
@@ -31,6 +31,8 @@ class Rpc(Generic[ResultT]):
     idempotent: bool
     to_result: Callable[[Any], ResultT]
     client_streaming: bool = False
+    # The response is a stream of messages, each converted by `to_result` (e.g. Describe's captions).
+    server_streaming: bool = False
 
 
 def rpc(stubs: ModuleType, service: str, method: str, *, idempotent: bool, to_result: Callable[[Any], ResultT]) -> Rpc[ResultT]:
@@ -43,6 +45,7 @@ def rpc(stubs: ModuleType, service: str, method: str, *, idempotent: bool, to_re
         idempotent=idempotent,
         to_result=to_result,
         client_streaming=descriptor.client_streaming,
+        server_streaming=descriptor.server_streaming,
     )
 
 
@@ -54,3 +57,5 @@ INDEX_VIDEOS = rpc(retrieval_pb2, "RetrievalService", "IndexVideos", idempotent=
 SEARCH = rpc(retrieval_pb2, "RetrievalService", "Search", idempotent=True, to_result=convert.search_results)
 DELETE_VIDEOS = rpc(retrieval_pb2, "RetrievalService", "DeleteVideos", idempotent=False, to_result=convert.delete_result)
 GET_INDEX_STATS = rpc(retrieval_pb2, "RetrievalService", "GetIndexStats", idempotent=True, to_result=convert.index_stats)
+DESCRIBE = rpc(describe_pb2, "DescribeService", "Describe", idempotent=True, to_result=convert.caption)
+DESCRIBE_STREAM = rpc(describe_pb2, "DescribeService", "DescribeStream", idempotent=False, to_result=convert.caption)
