@@ -18,7 +18,7 @@ from jepa_client import cli_retrieval
 from jepa_client.client import Client
 from jepa_client.errors import JepaError
 from jepa_client.options import DEFAULT_ADDRESS, ClientOptions, TlsOptions
-from jepa_client.results import ModelInfo, TextEmbeddings, VideoEmbedding
+from jepa_client.results import Caption, ModelInfo, TextEmbeddings, VideoEmbedding
 
 _SHOWN_VALUES = 4
 
@@ -87,7 +87,28 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the served models", description="List the served models.")
     models.add_argument("--json", action="store_true", help="print the models as JSON")
     cli_retrieval.add_commands(commands, _count)
+
+    describe = commands.add_parser(
+        "describe", help="caption a video as the server streams it",
+        description="Print the timeline of captions of a video, each as soon as the server sends it.",
+    )
+    describe.add_argument("file", type=Path, metavar="FILE")
+    describe.add_argument("--mode", choices=["selective", "uniform"], default="selective",
+                          help="decode once per segment of constant meaning, or once per window (default %(default)s)")
+    describe.add_argument("--segmentation", choices=["online", "offline"], default="", help="default: offline for a file")
+    describe.add_argument("--threshold", type=float, default=0.0, help="cosine distance that starts a new segment (0: server default)")
+    describe.add_argument("--max-tokens", type=_count, default=0, help="longest caption in tokens (0: model default)")
+    describe.add_argument("--json", action="store_true", help="one JSON object per caption")
     return parser
+
+
+def _print_caption(caption: Caption, as_json: bool) -> None:
+    if as_json:
+        print(_json({"start_seconds": caption.start_seconds, "end_seconds": caption.end_seconds, "text": caption.text,
+                     "confidence": caption.confidence, "first_window": caption.first_window, "last_window": caption.last_window,
+                     "decoder_steps": caption.decoder_steps}), flush=True)
+    else:
+        print(f"{caption.start_seconds:7.2f}-{caption.end_seconds:7.2f} s  {caption.text}  ({caption.confidence:.2f})", flush=True)
 
 
 def _options(args: argparse.Namespace) -> ClientOptions:
@@ -146,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         options = _options(args)
-        video = args.file.read_bytes() if args.command == "embed-video" else b""
+        video = args.file.read_bytes() if args.command in ("embed-video", "describe") else b""
         retrieval = cli_retrieval.prepare(args)
     except (OSError, ValueError) as error:
         parser.error(str(error))
@@ -160,6 +181,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return_windows=args.windows, model=args.model,
                 )
                 _print_video(result, args.json)
+            elif args.command == "describe":
+                captions = client.describe(
+                    video, mode=args.mode, segmentation=args.segmentation, threshold=args.threshold, max_caption_tokens=args.max_tokens,
+                )
+                for caption in captions:
+                    _print_caption(caption, args.json)
             elif args.command == "embed-text":
                 _print_texts(args.texts, client.embed_text(args.texts, model=args.model), args.json)
             else:
