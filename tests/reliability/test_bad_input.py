@@ -81,6 +81,9 @@ CATALOGUE: dict[str, Case] = {
     "mp4 signature then garbage": Case(
         "EmbedVideo", lambda env: encoded(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8), INVALID, r"video\.encoded: "
     ),
+    "unknown codec (avc1 renamed)": Case(
+        "EmbedVideo", lambda env: encoded(env.video.replace(b"avc1", b"zzzz")), INVALID, r"video\.encoded: the video stream's codec is unknown or not supported"
+    ),
     "a PNG image": Case("EmbedVideo", lambda env: encoded(env.png), INVALID, r"video\.encoded: a still image \(png_pipe\), not a video"),
     "a WAV file": Case("EmbedVideo", lambda env: encoded(env.wav), INVALID, r"video\.encoded: the container has no video stream"),
     "audio-only mp4": Case("EmbedVideo", lambda env: encoded(env.audio_only), INVALID, r"video\.encoded: the container has no video stream"),

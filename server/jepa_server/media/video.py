@@ -176,9 +176,11 @@ def _sample_encoded(source: bytes | Path | SpooledVideo, geometry: ClipGeometry,
         if container.format.name == "image2" or container.format.name.endswith("_pipe"):
             raise InvalidInput(field, f"a still image ({container.format.name}), not a video; send one image as frames")
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise InvalidInput(field, "the video stream's codec is unknown or not supported")
         # From the container headers, before anything is decoded; every frame is checked again.
         _check_frame_size(field, stream.codec_context.width, stream.codec_context.height, limits)
-        header_seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
+        header_seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (container.duration or 0) / 1e6
         if header_seconds > limits.max_video_seconds:
             raise LimitExceeded(field, f"duration {header_seconds:.1f} s exceeds the limit of {limits.max_video_seconds:.0f} s")
         source_fps = float(stream.average_rate or stream.guessed_rate or 0.0)
