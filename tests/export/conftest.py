@@ -123,3 +123,39 @@ def sentence_transformers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     model.save(str(root / "sentence-encoder"))
     return root / "sentence-encoder"
+
+
+@pytest.fixture(scope="session")
+def gemma_sentence_transformers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """EmbeddingGemma's layout at toy size: a bidirectional Gemma 3 text model with a sliding
+    window shorter than the test sentences, mean pooling, two bias-free Dense layers, Normalize."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules.dense import Dense
+    from sentence_transformers.base.modules.normalize import Normalize
+    from sentence_transformers.base.modules.transformer import Transformer
+    from sentence_transformers.sentence_transformer.modules.pooling import Pooling
+    from transformers import Gemma3TextConfig, Gemma3TextModel
+
+    from jepa_export.checkpoints import bundled_minilm_dir
+
+    root = tmp_path_factory.mktemp("gemma")
+    torch.manual_seed(31)
+    config = Gemma3TextConfig(
+        vocab_size=30522, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=32, max_position_embeddings=256, sliding_window=8, use_bidirectional_attention=True,
+    )
+    Gemma3TextModel(config).eval().save_pretrained(root / "gemma")
+    for name in TOKENIZER_FILES:
+        shutil.copy(bundled_minilm_dir() / name, root / "gemma" / name)
+    model = SentenceTransformer(
+        modules=[
+            Transformer(str(root / "gemma"), max_seq_length=128),
+            Pooling(64, "mean"),
+            Dense(64, 96, bias=False, activation_function=torch.nn.Identity()),
+            Dense(96, 64, bias=False, activation_function=torch.nn.Identity()),
+            Normalize(),
+        ],
+        device="cpu",
+    )
+    model.save(str(root / "embeddinggemma-like"))
+    return root / "embeddinggemma-like"

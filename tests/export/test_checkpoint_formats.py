@@ -68,24 +68,34 @@ def test_classifier_clip_embedding_is_the_trained_attentive_pooler_output(classi
     assert not torch.allclose(expected, token_mean, atol=1e-3)
 
 
-def test_sentence_transformers_folder_matches_sentence_transformers_encode(sentence_transformers_dir):
-    from sentence_transformers import SentenceTransformer
-
-    text = load_text_encoder(sentence_transformers_dir)
-    assert (text.pooling, text.max_tokens) == ("cls", 64)
-    expected = SentenceTransformer(str(sentence_transformers_dir), device="cpu").encode(SENTENCES, convert_to_numpy=True)
-    module = TextEncoderForExport(text.model, text.pooling, text.projection)
+def _encode_like_the_gateway(text, sentences: list[str]) -> np.ndarray:
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(text.tokenizer_file))
     tokenizer.enable_padding(pad_id=0)
     tokenizer.enable_truncation(text.max_tokens)
-    encodings = tokenizer.encode_batch(SENTENCES)
+    encodings = tokenizer.encode_batch(sentences)
     ids = torch.tensor([encoding.ids for encoding in encodings])
     mask = torch.tensor([encoding.attention_mask for encoding in encodings])
     with torch.no_grad():
-        got = module(ids, mask).numpy()
-    assert got.shape == expected.shape == (3, 24)
+        return TextEncoderForExport(text.model, text.pooling, text.projection)(ids, mask).numpy()
+
+
+@pytest.mark.parametrize(
+    "folder, pooling, max_tokens, dimension",
+    [("sentence_transformers_dir", "cls", 64, 24), ("gemma_sentence_transformers_dir", "mean", 128, 64)],
+    ids=["bert-cls-dense-tanh", "embeddinggemma-like"],
+)
+def test_sentence_transformers_folder_matches_sentence_transformers_encode(folder, pooling, max_tokens, dimension, request):
+    from sentence_transformers import SentenceTransformer
+
+    directory = request.getfixturevalue(folder)
+    text = load_text_encoder(directory)
+    assert (text.pooling, text.max_tokens) == (pooling, max_tokens)
+    sentences = [*SENTENCES, "a much longer sentence that runs past the sliding attention window of the toy gemma model"]
+    expected = SentenceTransformer(str(directory), device="cpu").encode(sentences, convert_to_numpy=True)
+    got = _encode_like_the_gateway(text, sentences)
+    assert got.shape == expected.shape == (4, dimension)
     assert cosine_rows(got, expected).min() >= 0.99999
 
 
@@ -107,14 +117,19 @@ def test_plain_automodel_folder_loads_with_mean_pooling(plain_text_encoder_dir):
 
 @pytest.mark.parametrize(
     "video, text",
-    [("classifier", "sentence_transformers"), ("official", "plain")],
+    [
+        ("classifier_dir", "sentence_transformers_dir"),
+        ("official_checkpoint", "gemma_sentence_transformers_dir"),
+        (None, "plain_text_encoder_dir"),
+    ],
+    ids=["classifier+sentence-transformers", "official-pt+embeddinggemma-like", "plain-automodel"],
 )
 def test_every_format_exports_with_fp32_parity(video, text, request, tmp_path):
-    video_source = {"classifier": lambda: (request.getfixturevalue("classifier_dir"), None),
-                    "official": lambda: request.getfixturevalue("official_checkpoint")[:2]}[video]()
-    text_source = request.getfixturevalue(f"{text}_{'dir' if text == 'sentence_transformers' else 'text_encoder_dir'}")
+    video_source = request.getfixturevalue(video) if video else None
+    vjepa2, vjepa2_config = video_source[:2] if isinstance(video_source, tuple) else (video_source, None)
+    text_source = request.getfixturevalue(text)
     settings = ExportSettings(
-        output_dir=tmp_path, vjepa2=video_source[0], vjepa2_config=video_source[1], text_encoder=text_source,
+        output_dir=tmp_path, vjepa2=vjepa2, vjepa2_config=vjepa2_config, text_encoder=text_source,
         targets=["cpu"], build_fp16=False, tensorrt=False,
     )
     report = run_export(settings)
@@ -125,5 +140,5 @@ def test_every_format_exports_with_fp32_parity(video, text, request, tmp_path):
         assert min(result.min_cosine for result in fp32.parity) >= 0.99999, model.name
         assert fp32.neighbours.agreement == 1.0
     saved = json.loads((tmp_path / "export_report.json").read_text())
-    assert {model["source"].split(" ")[0] for model in saved["models"]} == {str(video_source[0]), str(text_source)}
+    assert {model["source"].split(" ")[0] for model in saved["models"]} == {str(source) for source in (vjepa2, text_source) if source}
     assert np.isfinite([result["max_abs_diff"] for model in saved["models"] for result in model["artifacts"][0]["parity"]]).all()
