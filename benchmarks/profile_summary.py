@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("categories", nargs="+", help="NAME=REGEX, first match wins")
     args = parser.parse_args()
     total, shares = summarise(args.profile, args.within, dict(item.split("=", 1) for item in args.categories))
-    print(f"| part | share of samples ({total} samples in {args.within}) |\n|---|---|")
+    print(f"| part | share of samples ({total} samples in `{args.within.rstrip(' (')}`) |\n|---|---|")
     for name, count in shares.most_common():
         print(f"| {name} | {100 * count / max(total, 1):.0f}% |")
 
