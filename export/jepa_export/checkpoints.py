@@ -53,11 +53,13 @@ class VideoGeometry(BaseModel):
     tubelet_size: int
     patch_size: int
     hidden_size: int
+    # Set when a model was trained on another recipe (the VL-JEPA demo renders at crop size).
+    short_side_override: int | None = None
 
     @property
     def resize_short_side(self) -> int:
         """The V-JEPA 2 processor resizes the short side to crop * 256/224 before centre-cropping."""
-        return int(round(self.crop_size * 256 / 224))
+        return self.short_side_override or int(round(self.crop_size * 256 / 224))
 
     @property
     def tokens_per_frame_pair(self) -> int:

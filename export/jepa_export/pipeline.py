@@ -35,6 +35,7 @@ from jepa_export.repository import (
     TensorSettings,
     WarmupInput,
     WarmupSettings,
+    write_ensemble,
     write_model,
 )
 
@@ -76,6 +77,11 @@ class ExportSettings(BaseModel):
     # Which encoder of an official `.pt` to serve, and its config.json (geometry, heads).
     vjepa2_weights: checkpoints.OfficialWeights = "target_encoder"
     vjepa2_config: Path | None = None
+    # Short side before the centre crop; None = V-JEPA 2's crop * 256/224.
+    resize_short_side: int | None = None
+    # A VL-JEPA checkpoint folder (jepa_export.vljepa): exports its X-encoder as `vjepa2_encoder`,
+    # `vljepa_predictor`, its Y-encoder as `text_encoder`, `text_decoder` and the `vljepa_video` ensemble.
+    vljepa: Path | None = None
     # A local Hugging Face text-encoder folder; None = the bundled all-MiniLM-L6-v2.
     text_encoder: Path | None = None
     export_text_encoder: bool = True
@@ -158,7 +164,7 @@ def weights_fingerprint(*modules: torch.nn.Module | None) -> str:
     return digest.hexdigest()[:12]
 
 
-class _ExportJob(BaseModel, arbitrary_types_allowed=True):
+class ExportJob(BaseModel, arbitrary_types_allowed=True):
     """One model to export: the module, its inputs and how Triton serves it."""
 
     settings: ModelSettings
@@ -172,7 +178,7 @@ class _ExportJob(BaseModel, arbitrary_types_allowed=True):
     extra_files: tuple[Path, ...] = ()
 
 
-def _model_settings(settings: ExportSettings, **fields) -> ModelSettings:
+def model_settings(settings: ExportSettings, **fields) -> ModelSettings:
     if not settings.warmup:
         fields["warmup"] = []
     return ModelSettings(
@@ -183,9 +189,9 @@ def _model_settings(settings: ExportSettings, **fields) -> ModelSettings:
     )
 
 
-def _video_encoder_job(settings: ExportSettings) -> _ExportJob:
+def _video_encoder_job(settings: ExportSettings) -> ExportJob:
     vjepa2 = checkpoints.load_vjepa2(settings.vjepa2, settings.vjepa2_weights, settings.vjepa2_config)
-    geometry = checkpoints.video_geometry(vjepa2)
+    geometry = checkpoints.video_geometry(vjepa2).model_copy(update={"short_side_override": settings.resize_short_side})
     module = video_encoder_for_export(vjepa2)
     side, frames, tubelet = geometry.crop_size, geometry.frames_per_clip, geometry.tubelet_size
     batch = torch.export.Dim("batch", min=1, max=4096)
@@ -207,7 +213,7 @@ def _video_encoder_job(settings: ExportSettings) -> _ExportJob:
         extra_inputs[f"random T={other_frames}"] = (torch.randn(2, other_frames, 3, side, side),)
     clip_file = write_synthetic_video(settings.output_dir / "verification" / "clip.mp4", scenes=4, frames_per_scene=frames)
     extra_inputs["decoded clip"] = (torch.from_numpy(decode_clips(clip_file, geometry, frames, IMAGENET_MEAN, IMAGENET_STD)),)
-    model = _model_settings(
+    model = model_settings(
         settings,
         name="vjepa2_encoder",
         inputs=[TensorSettings(name="pixel_values_videos", dims=frame_dims)],
@@ -227,7 +233,7 @@ def _video_encoder_job(settings: ExportSettings) -> _ExportJob:
             "jepa.image_std": ",".join(map(str, IMAGENET_STD)),
         },
     )
-    return _ExportJob(
+    return ExportJob(
         settings=model,
         module=module,
         make_inputs=lambda batch_size: (torch.randn(batch_size, frames, 3, side, side),),
@@ -255,7 +261,7 @@ def _sentences(tokenizer_file: Path, max_tokens: int) -> tuple[torch.Tensor, tor
     return input_ids, attention_mask
 
 
-def _text_encoder_job(settings: ExportSettings) -> _ExportJob:
+def _text_encoder_job(settings: ExportSettings) -> ExportJob:
     text = checkpoints.load_text_encoder(settings.text_encoder)
     module = TextEncoderForExport(text.model, text.pooling, text.projection)
     vocab_size = text.model.config.vocab_size
@@ -272,7 +278,7 @@ def _text_encoder_job(settings: ExportSettings) -> _ExportJob:
     ragged = dict(data_type="TYPE_INT64", dims=[-1], allow_ragged_batch=True)
     warmup_tokens = min(16, text.max_tokens)
     batch, tokens = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("tokens", min=1, max=text.max_tokens)
-    model = _model_settings(
+    model = model_settings(
         settings,
         name="text_encoder",
         inputs=[TensorSettings(name="input_ids", **ragged), TensorSettings(name="attention_mask", **ragged)],
@@ -295,7 +301,7 @@ def _text_encoder_job(settings: ExportSettings) -> _ExportJob:
     )
     opt_tokens = min(64, text.max_tokens)
     token_profile = ((1, 1), (settings.tensorrt_opt_batch_size, opt_tokens), (settings.max_batch_size, text.max_tokens))
-    return _ExportJob(
+    return ExportJob(
         settings=model,
         module=module,
         make_inputs=make_inputs,
@@ -316,7 +322,7 @@ class _Artifacts(BaseModel):
     skipped: dict[str, str] = Field(default_factory=dict)
 
 
-def _build_artifacts(name: str, job: _ExportJob, settings: ExportSettings, tensorrt_skipped: str | None, step: Callable[[str], None]) -> _Artifacts:
+def _build_artifacts(name: str, job: ExportJob, settings: ExportSettings, tensorrt_skipped: str | None, step: Callable[[str], None]) -> _Artifacts:
     """fp32 ONNX, then fp16 ONNX, then a TensorRT plan unless `tensorrt_skipped` says why not."""
     artifacts = _Artifacts()
     step("onnx fp32")
@@ -353,7 +359,7 @@ def _build_artifacts(name: str, job: _ExportJob, settings: ExportSettings, tenso
     return artifacts
 
 
-def _verify(job: _ExportJob, artifacts: _Artifacts, settings: ExportSettings) -> list[ArtifactCheck]:
+def _verify(job: ExportJob, artifacts: _Artifacts, settings: ExportSettings) -> list[ArtifactCheck]:
     module = job.module.to(settings.device)
     names = job.module.input_names
     labelled = [(f"random b={batch}", job.make_inputs(batch)) for batch in settings.parity_batch_sizes] + list(job.extra_inputs.items())
@@ -386,7 +392,7 @@ def tensorrt_model_settings(model: ModelSettings, build: tensorrt_plan.TensorRTB
     )
 
 
-def _write_repositories(job: _ExportJob, artifacts: _Artifacts, settings: ExportSettings, repositories: dict[str, Path]) -> None:
+def _write_repositories(job: ExportJob, artifacts: _Artifacts, settings: ExportSettings, repositories: dict[str, Path]) -> None:
     onnx_versions = {version: artifacts.files[f"onnx_{precision}"] for precision, version in ONNX_VERSIONS.items() if f"onnx_{precision}" in artifacts.files}
     for target, repository in repositories.items():
         if target != "tensorrt":
@@ -403,11 +409,19 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
     console = console or Console(stderr=True, width=None if sys.stderr.isatty() else 140)
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     torch.manual_seed(settings.seed)
-    job_factories: list[tuple[str, Callable[[ExportSettings], _ExportJob]]] = []
+    ensembles = []
+    extra_factories: list[tuple[str, Callable[[ExportSettings], ExportJob]]] = []
+    if settings.vljepa is not None:
+        from jepa_export.vljepa.export import prepare_vljepa_export  # the VL-JEPA model code imports this module
+
+        vljepa = prepare_vljepa_export(settings)
+        settings, extra_factories, ensembles = vljepa.settings, vljepa.job_factories, [vljepa.ensemble]
+    job_factories: list[tuple[str, Callable[[ExportSettings], ExportJob]]] = []
     if settings.vjepa2 is not None:
         job_factories.append(("vjepa2_encoder", _video_encoder_job))
     if settings.export_text_encoder:
         job_factories.append(("text_encoder", _text_encoder_job))
+    job_factories.extend(extra_factories)
     repository_root = settings.output_dir / "repository"
     # The tensorrt repository is written when a plan was built (tensorrt on and a GPU here).
     targets = list(dict.fromkeys([*settings.targets, *(["tensorrt"] if settings.tensorrt else [])]))
@@ -416,7 +430,7 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
         shutil.rmtree(repository, ignore_errors=True)
     steps = ("load", "onnx fp32", "onnx fp16", "tensorrt", "verify")
     reports: list[ModelReport] = []
-    built: list[tuple[_ExportJob, _Artifacts]] = []
+    built: list[tuple[ExportJob, _Artifacts]] = []
     tensorrt_skipped = tensorrt_plan.unavailable_reason() if settings.tensorrt else None
     if tensorrt_skipped is not None:
         console.print(f"tensorrt: skipped: {tensorrt_skipped}")
@@ -454,6 +468,10 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
     if all(report.passed for report in reports) or settings.allow_drift:
         for job, artifacts in built:
             _write_repositories(job, artifacts, settings, repositories)
+        for ensemble in ensembles:
+            for repository in repositories.values():
+                if repository.is_dir():
+                    write_ensemble(repository, ensemble)
         written = {target: path for target, path in repositories.items() if path.is_dir()}
     report = ExportReport(
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

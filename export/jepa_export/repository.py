@@ -170,3 +170,45 @@ def write_model(
     for extra in extra_files:
         shutil.copy2(extra, model_dir / extra.name)
     return model_dir
+
+
+class EnsembleStep(BaseModel):
+    """One model of an ensemble: its tensors mapped to the ensemble's tensor names."""
+
+    model_name: str
+    input_map: dict[str, str]
+    output_map: dict[str, str]
+
+
+class EnsembleSettings(BaseModel):
+    """A Triton ensemble: chains served models so intermediate tensors never leave Triton."""
+
+    name: str
+    inputs: list[TensorSettings]
+    outputs: list[TensorSettings]
+    steps: list[EnsembleStep]
+    max_batch_size: int = 32
+    parameters: dict[str, str] = Field(default_factory=dict)
+
+
+def render_ensemble_config(ensemble: EnsembleSettings) -> str:
+    config = mc.ModelConfig(name=ensemble.name, platform="ensemble", max_batch_size=ensemble.max_batch_size)
+    for tensor in ensemble.inputs:
+        config.input.add(name=tensor.name, data_type=mc.DataType.Value(tensor.data_type), dims=tensor.dims)
+    for tensor in ensemble.outputs:
+        config.output.add(name=tensor.name, data_type=mc.DataType.Value(tensor.data_type), dims=tensor.dims)
+    for step in ensemble.steps:
+        entry = config.ensemble_scheduling.step.add(model_name=step.model_name, model_version=-1)
+        entry.input_map.update(step.input_map)
+        entry.output_map.update(step.output_map)
+    for key, value in ensemble.parameters.items():
+        config.parameters[key].string_value = value
+    return text_format.MessageToString(config)
+
+
+def write_ensemble(repository: Path, ensemble: EnsembleSettings) -> Path:
+    """`<repository>/<ensemble>/config.pbtxt` and the empty version folder Triton requires."""
+    model_dir = repository / ensemble.name
+    (model_dir / "1").mkdir(parents=True, exist_ok=True)
+    (model_dir / "config.pbtxt").write_text(render_ensemble_config(ensemble))
+    return model_dir

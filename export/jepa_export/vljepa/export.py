@@ -1,0 +1,198 @@
+"""Export a VL-JEPA checkpoint as served models: the X-encoder (`vjepa2_encoder`), the predictor
+(`vljepa_predictor`), the Y-encoder with its projection (`text_encoder`), the caption decoder step
+(`text_decoder`), and the `vljepa_video` ensemble (pixels -> X-encoder -> predictor) so the visual
+token tensor never leaves Triton. Every model of the shared space carries the same
+`jepa.embedding_space`, so the gateway knows text queries and videos are comparable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from pydantic import BaseModel
+
+from jepa_export.pipeline import ExportJob, ExportSettings, model_settings, weights_fingerprint
+from jepa_export.repository import EnsembleSettings, EnsembleStep, TensorSettings, WarmupInput, WarmupSettings
+from jepa_export.vljepa.config import BOS_ID, EOS_ID
+from jepa_export.vljepa.model import VLJepa, load_vljepa, resolve_text_encoder_dir
+from jepa_export.vljepa.parts import num_visual_tokens
+
+
+class _PredictorForExport(torch.nn.Module):
+    input_names = ("visual_tokens",)
+    output_names = ("video_embedding",)
+
+    def __init__(self, model: VLJepa) -> None:
+        super().__init__()
+        self.predictor = model.predictor
+
+    def forward(self, visual_tokens: torch.Tensor) -> torch.Tensor:
+        return self.predictor(visual_tokens)
+
+
+class _YEncoderForExport(torch.nn.Module):
+    input_names = ("input_ids", "attention_mask")
+    output_names = ("text_embedding",)
+
+    def __init__(self, model: VLJepa) -> None:
+        super().__init__()
+        self.y_encoder = model.y_encoder
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.y_encoder(input_ids, attention_mask)
+
+
+class _DecoderStepForExport(torch.nn.Module):
+    """(embedding (B, D), token prefix (B, L)) -> next-token logits (B, V): one greedy step."""
+
+    input_names = ("embedding", "token_ids")
+    output_names = ("next_token_logits",)
+
+    def __init__(self, model: VLJepa) -> None:
+        super().__init__()
+        self.y_decoder = model.y_decoder
+
+    def forward(self, embedding: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
+        return self.y_decoder(embedding, token_ids)
+
+
+class VLJepaExport(BaseModel, arbitrary_types_allowed=True):
+    """What `run_export` needs from a VL-JEPA checkpoint."""
+
+    # The settings with `vjepa2` pointing at the X-encoder saved as a Hugging Face folder.
+    settings: ExportSettings
+    job_factories: list[tuple[str, Callable[[ExportSettings], ExportJob]]]
+    ensemble: EnsembleSettings
+
+
+def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
+    model = load_vljepa(settings.vljepa)
+    preprocessing = model.config.preprocessing
+    x_encoder_dir = settings.output_dir / "vljepa" / "x_encoder"
+    model.x_encoder.vjepa2.save_pretrained(x_encoder_dir)
+    vjepa2_config = model.x_encoder.vjepa2.config
+    space = f"vljepa-{weights_fingerprint(model)}"
+    tokens, visual_dim, dimension = num_visual_tokens(vjepa2_config), vjepa2_config.hidden_size, model.config.embedding_dim
+    vocabulary_file = settings.output_dir / "vljepa" / "vocabulary.json"
+    vocabulary_file.write_text(json.dumps(list(model.config.y_decoder.vocabulary)))
+    batch = lambda: torch.export.Dim("batch", min=1, max=4096)  # noqa: E731 - a fresh Dim per job
+    max_caption_tokens = model.config.y_decoder.max_tokens
+
+    def predictor_job(job_settings: ExportSettings) -> ExportJob:
+        return ExportJob(
+            settings=model_settings(
+                job_settings,
+                name="vljepa_predictor",
+                inputs=[TensorSettings(name="visual_tokens", dims=[tokens, visual_dim])],
+                outputs=[TensorSettings(name="video_embedding", dims=[dimension])],
+                warmup=[WarmupSettings(name="zeros", inputs=[WarmupInput(name="visual_tokens", dims=[tokens, visual_dim])])],
+                parameters={"jepa.role": "video_predictor", "jepa.embedding_space": space},
+            ),
+            module=_PredictorForExport(model),
+            make_inputs=lambda size: (torch.randn(size, tokens, visual_dim),),
+            extra_inputs={},
+            dynamic_shapes={"visual_tokens": {0: batch()}},
+            tensorrt_profile={"visual_tokens": tuple((size, tokens, visual_dim) for size in (1, job_settings.tensorrt_opt_batch_size, job_settings.max_batch_size))},
+            source=f"{settings.vljepa} (predictor)",
+        )
+
+    def text_encoder_job(job_settings: ExportSettings) -> ExportJob:
+        max_tokens = model.config.y_encoder.max_tokens
+        ragged = dict(data_type="TYPE_INT64", dims=[-1], allow_ragged_batch=True)
+        encoded = model.tokenize(["a red circle moving left", "a blue square moving up quickly", "a green triangle"])
+        tokens_dim = torch.export.Dim("tokens", min=1, max=max_tokens)
+        profile = ((1, 1), (job_settings.tensorrt_opt_batch_size, 32), (job_settings.max_batch_size, max_tokens))
+        return ExportJob(
+            settings=model_settings(
+                job_settings,
+                name="text_encoder",
+                inputs=[TensorSettings(name="input_ids", **ragged), TensorSettings(name="attention_mask", **ragged)],
+                outputs=[TensorSettings(name="text_embedding", dims=[dimension])],
+                warmup=[
+                    WarmupSettings(
+                        name="zeros_ids_ones_mask",
+                        inputs=[
+                            WarmupInput(name="input_ids", data_type="TYPE_INT64", dims=[8]),
+                            WarmupInput(name="attention_mask", data_type="TYPE_INT64", dims=[8], fill="ones"),
+                        ],
+                    )
+                ],
+                parameters={"jepa.role": "text_encoder", "jepa.embedding_space": space, "jepa.max_tokens": str(max_tokens)},
+            ),
+            module=_YEncoderForExport(model),
+            make_inputs=lambda size: (torch.randint(1000, 20000, (size, 10)), torch.ones(size, 10, dtype=torch.int64)),
+            extra_inputs={"sentences": (encoded["input_ids"], encoded["attention_mask"])},
+            dynamic_shapes={name: {0: batch(), 1: tokens_dim} for name in _YEncoderForExport.input_names},
+            tensorrt_profile={name: profile for name in _YEncoderForExport.input_names},
+            source=f"{settings.vljepa} (y_encoder over {model.config.y_encoder.source})",
+            extra_files=(resolve_text_encoder_dir(model.config.y_encoder.source) / "tokenizer.json",),
+        )
+
+    def text_decoder_job(job_settings: ExportSettings) -> ExportJob:
+        vocabulary_size = len(model.config.y_decoder.vocabulary)
+        prefix = torch.export.Dim("prefix", min=1, max=max_caption_tokens)
+
+        def make_inputs(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+            embedding = torch.nn.functional.normalize(torch.randn(size, dimension), dim=-1)
+            return embedding, torch.cat([torch.full((size, 1), BOS_ID), torch.randint(3, vocabulary_size, (size, 4))], dim=1)
+
+        profile_prefix = ((1, 1), (job_settings.tensorrt_opt_batch_size, 4), (job_settings.max_batch_size, max_caption_tokens))
+        return ExportJob(
+            settings=model_settings(
+                job_settings,
+                name="text_decoder",
+                # Not ragged: right-padding a prefix would move its last position.
+                inputs=[TensorSettings(name="embedding", dims=[dimension]), TensorSettings(name="token_ids", data_type="TYPE_INT64", dims=[-1])],
+                outputs=[TensorSettings(name="next_token_logits", dims=[vocabulary_size])],
+                warmup=[
+                    WarmupSettings(
+                        name="bos",
+                        inputs=[WarmupInput(name="embedding", dims=[dimension]), WarmupInput(name="token_ids", data_type="TYPE_INT64", dims=[1], fill="ones")],
+                    )
+                ],
+                parameters={
+                    "jepa.role": "text_decoder", "jepa.embedding_space": space, "jepa.bos_id": str(BOS_ID),
+                    "jepa.eos_id": str(EOS_ID), "jepa.max_caption_tokens": str(max_caption_tokens),
+                },
+            ),
+            module=_DecoderStepForExport(model),
+            make_inputs=make_inputs,
+            extra_inputs={"bos only": (make_inputs(3)[0], torch.full((3, 1), BOS_ID))},
+            dynamic_shapes={"embedding": {0: (shared := batch())}, "token_ids": {0: shared, 1: prefix}},
+            tensorrt_profile={
+                "embedding": tuple((size, dimension) for size, _ in profile_prefix),
+                "token_ids": profile_prefix,
+            },
+            source=f"{settings.vljepa} (y_decoder)",
+            extra_files=(vocabulary_file,),
+        )
+
+    frames, side = preprocessing.frames_per_clip, preprocessing.crop_size
+    ensemble = EnsembleSettings(
+        name="vljepa_video",
+        inputs=[TensorSettings(name="pixel_values_videos", dims=[frames, 3, side, side])],
+        outputs=[TensorSettings(name="video_embedding", dims=[dimension])],
+        steps=[
+            EnsembleStep(model_name="vjepa2_encoder", input_map={"pixel_values_videos": "pixel_values_videos"}, output_map={"visual_tokens": "visual_tokens"}),
+            EnsembleStep(model_name="vljepa_predictor", input_map={"visual_tokens": "visual_tokens"}, output_map={"video_embedding": "video_embedding"}),
+        ],
+        max_batch_size=settings.max_batch_size,
+        parameters={
+            "jepa.role": "video_pipeline",
+            "jepa.embedding_space": space,
+            "jepa.frames_per_clip": str(frames),
+            "jepa.crop_size": str(side),
+            "jepa.resize_short_side": str(preprocessing.resize_short_side),
+            "jepa.tubelet_size": str(vjepa2_config.tubelet_size),
+            "jepa.image_mean": ",".join(map(str, preprocessing.image_mean)),
+            "jepa.image_std": ",".join(map(str, preprocessing.image_std)),
+        },
+    )
+    return VLJepaExport(
+        settings=settings.model_copy(update={"vjepa2": x_encoder_dir, "resize_short_side": preprocessing.resize_short_side, "export_text_encoder": False}),
+        job_factories=[("vljepa_predictor", predictor_job), ("text_encoder", text_encoder_job), ("text_decoder", text_decoder_job)],
+        ensemble=ensemble,
+    )
