@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from jepa_client.v1 import common_pb2, embedding_pb2
+from jepa_client.v1 import common_pb2, embedding_pb2, retrieval_pb2
 from support import bad_media
 from support.media import moving_bar_frames, write_video
 from support.prometheus_text import sample_value
@@ -212,6 +212,35 @@ def test_a_file_under_the_media_root_is_embedded(raw_caller, env) -> None:
     for value in ("inside.mp4", str(inside), f"file://{inside}", f"file://localhost{inside}"):
         response = raw_caller("EmbedVideo", uri(value), embedding_pb2.EmbedVideoResponse)
         assert isinstance(response, embedding_pb2.EmbedVideoResponse), (value, response)
+
+
+def search(raw_caller, wire: bytes):
+    return raw_caller("/jepa.v1.RetrievalService/Search", wire, retrieval_pb2.SearchResponse)
+
+
+def test_top_k_over_the_limit_or_negative_on_the_wire_is_refused(raw_caller) -> None:
+    huge = search(raw_caller, retrieval_pb2.SearchRequest(text="a dog", top_k=1001).SerializeToString())
+    assert isinstance(huge, grpc.RpcError) and huge.code() == EXHAUSTED
+    assert huge.details() == "top_k: got 1001, the limit is 1000"
+    # -1 sent as a 64-bit varint (what a client with a signed type sends) lands as 2**32 - 1.
+    negative = search(raw_caller, retrieval_pb2.SearchRequest(text="a dog").SerializeToString() + b"\x20" + b"\xff" * 9 + b"\x01")
+    assert isinstance(negative, grpc.RpcError) and negative.code() == EXHAUSTED
+    assert negative.details() == "top_k: got 4294967295, the limit is 1000"
+
+
+def test_bad_metadata_json_fails_its_item_with_invalid_argument(raw_caller, env) -> None:
+    call = raw_caller.channel.stream_unary(
+        "/jepa.v1.RetrievalService/IndexVideos", request_serializer=retrieval_pb2.IndexVideosRequest.SerializeToString,
+        response_deserializer=retrieval_pb2.IndexVideosResponse.FromString,
+    )
+    video = common_pb2.VideoInput(encoded=env.video)
+    bad = {"not-json": "{tag: 1", "a-list": "[1, 2]", "nan": '{"score": NaN}'}
+    items = [retrieval_pb2.IndexVideosRequest(id=video_id, video=video, metadata_json=text) for video_id, text in bad.items()]
+    response = call(iter(items), timeout=60)
+    results = {item.id: item for item in response.items}
+    for video_id in bad:
+        assert results[video_id].code == grpc.StatusCode.INVALID_ARGUMENT.value[0], results[video_id]
+        assert results[video_id].error.startswith("metadata_json: "), results[video_id].error
 
 
 def test_after_the_whole_catalogue_the_server_answers_correctly(raw_caller, env, reference: np.ndarray, gateway) -> None:
