@@ -20,6 +20,7 @@ EXAMPLES = """examples:
   jepa-serve export --vjepa2 ~/models/vjepa2-vitl-fpc16-256-ssv2        # classifier: attentive-pooler embedding
   jepa-serve export --vjepa2 vitl.pt --weights target_encoder --vjepa2-config config.json   # official .pt
   jepa-serve export --random-vjepa2 tiny --out artifacts                # random weights, for trying it out
+  jepa-serve export --vljepa models/vljepa-demo --out artifacts          # VL-JEPA: retrieval and captions
   jepa-serve export --text-encoder ~/models/embeddinggemma-300m          # text encoder only
   jepa-serve export --vjepa2 DIR --dynamic-frames --precision fp16 --target gpu
   jepa-serve export --vjepa2 DIR --threshold onnx_fp16.min_cosine=0.9995 --allow-drift
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     video = parser.add_mutually_exclusive_group()
     video.add_argument("--vjepa2", type=Path, help="V-JEPA 2: a local Hugging Face folder (config.json + safetensors) or an official .pt")
     video.add_argument("--random-vjepa2", choices=sorted(VJEPA2_PRESETS), help="a randomly initialised V-JEPA 2 of this size")
+    video.add_argument("--vljepa", type=Path, help="a VL-JEPA checkpoint folder (e.g. models/vljepa-demo): video, text and caption models in one space")
     parser.add_argument("--weights", choices=["target_encoder", "encoder", "ema_encoder"], default="target_encoder", help="which encoder of an official .pt (default: target_encoder)")
     parser.add_argument("--vjepa2-config", type=Path, help="config.json for an official .pt (crop size, frames per clip, heads); default: the released geometry")
     parser.add_argument("--text-encoder", type=Path, help="local text encoder folder, sentence-transformers or plain AutoModel (default: bundled all-MiniLM-L6-v2)")
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = ExportSettings(
                 output_dir=args.out,
                 vjepa2=vjepa2,
+                vljepa=args.vljepa,
                 vjepa2_weights=args.weights,
                 vjepa2_config=args.vjepa2_config,
                 text_encoder=args.text_encoder,

@@ -14,9 +14,11 @@ from pathlib import Path
 import torch
 from pydantic import BaseModel
 
+from jepa_export import checkpoints
 from jepa_export.pipeline import ExportJob, ExportSettings, model_settings, weights_fingerprint
 from jepa_export.repository import EnsembleSettings, EnsembleStep, TensorSettings, WarmupInput, WarmupSettings
 from jepa_export.vljepa.config import BOS_ID, EOS_ID
+from jepa_export.vljepa.model import CheckpointError as VLJepaCheckpointError
 from jepa_export.vljepa.model import VLJepa, load_vljepa, resolve_text_encoder_dir
 from jepa_export.vljepa.parts import num_visual_tokens
 
@@ -69,7 +71,10 @@ class VLJepaExport(BaseModel, arbitrary_types_allowed=True):
 
 
 def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
-    model = load_vljepa(settings.vljepa)
+    try:
+        model = load_vljepa(settings.vljepa)
+    except VLJepaCheckpointError as error:
+        raise checkpoints.CheckpointError(str(error)) from error
     preprocessing = model.config.preprocessing
     x_encoder_dir = settings.output_dir / "vljepa" / "x_encoder"
     model.x_encoder.vjepa2.save_pretrained(x_encoder_dir)
