@@ -175,7 +175,7 @@ async def soak(address: str, args: argparse.Namespace, gateway_pid: int | None, 
     p99s = [w["p99_ms"] for w in windows if w["p99_ms"] is not None]
     ok = np.array([o.latency_s for o in outcomes if o.code == "OK"]) * 1000
     return {
-        "command": " ".join(shlex.quote(part) for part in sys.argv),
+        "command": shlex.join(sys.orig_argv),
         "address": address,
         "duration_s": args.duration,
         "rate_rps": args.rate,
@@ -256,7 +256,7 @@ def render_markdown(report: dict) -> str:
         f"deadline {report['deadline_s']:g} s per call, latency counted from each call's scheduled start.",
         "", f"- command: `{report['command']}`",
         f"- machine: {report['cpu_count']} CPUs shared with other jobs; load average (1 min) at the end {report['load_average_1m']}",
-        f"- **errors: {report['error_count']}** {report['errors'] or ''}",
+        f"- **errors: {report['error_count']}**" + (f" {report['errors']}" if report["errors"] else ""),
         f"- latency: p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms; p99 drift (last window / first) {report['p99_drift']}",
     ]
     for name, rss in report["rss"].items():
