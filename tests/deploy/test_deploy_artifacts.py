@@ -428,7 +428,9 @@ def test_export_image_builds_on_ngc_pytorch_and_keeps_its_torch() -> None:
 
 
 # Provided by the process that loads the module, not by pip: Triton's python backend.
-PROVIDED_AT_RUN_TIME = {"triton_python_backend_utils"}
+# Provided by where the code runs: Triton's python backend, and TensorRT on a GPU (the NGC PyTorch
+# image ships it; without it the export skips the plan with one line).
+PROVIDED_AT_RUN_TIME = {"triton_python_backend_utils", "tensorrt"}
 
 
 def _imported_distributions(package: Path) -> set[str]:
