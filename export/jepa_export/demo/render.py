@@ -38,8 +38,8 @@ class RenderSettings(BaseModel):
 
     frames_per_clip: int = Field(default=8, ge=2)
     frame_size: int = Field(default=64, ge=32)
-    radius_range: tuple[float, float] = (6.0, 10.0)
-    speed_range: tuple[float, float] = Field(default=(2.0, 4.0), description="pixels per frame")
+    radius_range: tuple[float, float] = (8.0, 12.0)
+    speed_range: tuple[float, float] = Field(default=(4.0, 7.0), description="pixels per frame")
     frame_noise_std: float = 3.0
 
     @property

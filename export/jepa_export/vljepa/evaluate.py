@@ -78,6 +78,19 @@ def retrieval_metrics(
     )
 
 
+def attribute_accuracy(predicted_classes: np.ndarray, true_classes: np.ndarray) -> dict[str, float]:
+    """Share of clips whose predicted class has the right shape, colour, direction (what errors are)."""
+    return {
+        attribute: float(
+            np.mean([
+                getattr(ALL_CLASSES[predicted], attribute) == getattr(ALL_CLASSES[true], attribute)
+                for predicted, true in zip(predicted_classes, true_classes)
+            ])
+        )
+        for attribute in ("shape", "colour", "direction")
+    }
+
+
 def evaluate_backend(backend: EmbeddingBackend, gallery: ClipBatch, preprocessing: Preprocessing) -> dict[str, float]:
     """Template and paraphrase text->video retrieval, and video->text classification over all captions."""
     started = time.perf_counter()
@@ -92,7 +105,9 @@ def evaluate_backend(backend: EmbeddingBackend, gallery: ClipBatch, preprocessin
         backend.embed_texts(paraphrases), paraphrase_classes, video_embeddings, gallery.class_indices
     )
     predicted = np.argmax(video_embeddings @ backend.embed_texts(labels).T, axis=1)
+    per_attribute = attribute_accuracy(predicted, gallery.class_indices)
     return {
+        **{f"{attribute}_accuracy": accuracy for attribute, accuracy in per_attribute.items()},
         "template_r_at_1": template.r_at_1,
         "template_r_at_5": template.r_at_5,
         "template_map": template.mean_average_precision,

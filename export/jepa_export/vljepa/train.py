@@ -27,10 +27,17 @@ import torch.nn.functional as F
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
-from jepa_export.demo import ALL_CLASSES, TRAINING_TEMPLATES, ClipBatch, RenderSettings, caption_vocabulary
+from jepa_export.demo import (
+    ALL_CLASSES,
+    TRAINING_TEMPLATES,
+    ClipBatch,
+    RenderSettings,
+    canonical_captions,
+    caption_vocabulary,
+)
 from jepa_export.demo.render import generate_clips
 from jepa_export.vljepa.config import PAD_ID, BOS_ID, VLJepaConfig, YDecoderConfig, YEncoderConfig
-from jepa_export.vljepa.evaluate import TorchBackend, demo_gallery, evaluate_backend
+from jepa_export.vljepa.evaluate import TorchBackend, attribute_accuracy, demo_gallery, evaluate_backend
 from jepa_export.vljepa.loss import class_aware_info_nce
 from jepa_export.vljepa.model import VLJepa, decoder_vocabulary, normalise_pixels, save_vljepa
 from jepa_export.vljepa.pretrain import EncoderPretraining
@@ -45,11 +52,11 @@ class TrainSettings(BaseModel):
     recipe: Recipe = "end_to_end"
     threads: int = Field(default=1, ge=1)
     batch_size: int = Field(default=64, ge=2)
-    pretrain_steps: int = Field(default=300, ge=0, description="pretrain_freeze_align only")
+    pretrain_steps: int = Field(default=150, ge=0, description="pretrain_freeze_align only")
     pretrain_learning_rate: float = 1e-3
     mask_ratio: float = 0.5
     ema_momentum: tuple[float, float] = (0.99, 1.0)
-    align_steps: int = Field(default=500, ge=1)
+    align_steps: int = Field(default=600, ge=1)
     align_learning_rate: float = 1e-3
     warmup_steps: int = 30
     weight_decay: float = 0.05
@@ -62,6 +69,10 @@ class TrainSettings(BaseModel):
     decoder_batch_size: int = 128
     decoder_learning_rate: float = 2e-3
     decoder_noise_std: float = Field(default=0.02, description="per-dimension noise on embeddings, for robustness")
+    training_templates: int = Field(
+        default=1, ge=1, le=len(TRAINING_TEMPLATES), description="the first N caption templates (1 = canonical only)"
+    )
+    eval_every: int = Field(default=100, ge=0, description="held-out accuracy every N align steps (0 = never)")
 
 
 def default_config(y_encoder: YEncoderConfig = YEncoderConfig()) -> VLJepaConfig:
@@ -117,9 +128,10 @@ def pretrain_x_encoder(model: VLJepa, settings: TrainSettings) -> list[float]:
 class CaptionBank:
     """Every training caption (class x training template) and its class; base embeddings cached when frozen."""
 
-    def __init__(self, model: VLJepa) -> None:
-        self.texts = [attributes.caption(template) for attributes in ALL_CLASSES for template in TRAINING_TEMPLATES]
-        self.classes = torch.arange(len(ALL_CLASSES)).repeat_interleave(len(TRAINING_TEMPLATES))
+    def __init__(self, model: VLJepa, templates: int) -> None:
+        self.templates = templates
+        self.texts = [attributes.caption(template) for attributes in ALL_CLASSES for template in TRAINING_TEMPLATES[:templates]]
+        self.classes = torch.arange(len(ALL_CLASSES)).repeat_interleave(templates)
         self.model = model
         self.frozen_base = model.config.y_encoder.base_lr_multiplier == 0
         if self.frozen_base:
@@ -132,9 +144,20 @@ class CaptionBank:
         return self.model.y_encoder(**self.model.tokenize([self.texts[index] for index in text_ids.tolist()]))
 
 
-def align(model: VLJepa, settings: TrainSettings, train_x_encoder: bool) -> list[float]:
-    """InfoNCE between predicted video embeddings and projected caption embeddings."""
-    bank = CaptionBank(model)
+@torch.no_grad()
+def quick_heldout_accuracy(model: VLJepa, clips_per_class: int = 2) -> dict[str, float]:
+    """Zero-shot classification on a small held-out gallery, overall and per attribute (learning curve)."""
+    model.eval()
+    gallery = demo_gallery(model.config.preprocessing, clips_per_class)
+    video_embeddings = model.embed_videos(normalise_pixels(gallery.frames, model.config.preprocessing)).numpy()
+    predicted = np.argmax(video_embeddings @ model.embed_texts(canonical_captions()).numpy().T, axis=1)
+    accuracy = float((predicted == gallery.class_indices).mean())
+    return {"accuracy": accuracy, **attribute_accuracy(predicted, gallery.class_indices)}
+
+
+def align(model: VLJepa, settings: TrainSettings, train_x_encoder: bool, curve: list[dict]) -> list[float]:
+    """InfoNCE between predicted video embeddings and projected caption embeddings; appends to `curve`."""
+    bank = CaptionBank(model, settings.training_templates)
     model.x_encoder.requires_grad_(train_x_encoder)
     model.predictor.requires_grad_(True)
     model.y_encoder.projection.requires_grad_(True)
@@ -158,7 +181,7 @@ def align(model: VLJepa, settings: TrainSettings, train_x_encoder: bool) -> list
     losses = []
     batches = training_batches(model.config, settings, settings.align_steps, stream=2)
     progress = tqdm(batches, total=settings.align_steps, desc=f"align ({'end to end' if train_x_encoder else 'frozen X'})", mininterval=5)
-    for batch in progress:
+    for step, batch in enumerate(progress):
         pixels = normalise_pixels(batch.frames, model.config.preprocessing)
         if train_x_encoder:
             visual_tokens = model.x_encoder(pixels)
@@ -167,8 +190,8 @@ def align(model: VLJepa, settings: TrainSettings, train_x_encoder: bool) -> list
                 visual_tokens = model.x_encoder(pixels)
         video_embeddings = model.predictor(visual_tokens)
         video_classes = torch.from_numpy(batch.class_indices)
-        templates = torch.randint(len(TRAINING_TEMPLATES), (len(video_classes),), generator=generator)
-        text_ids = torch.unique(video_classes * len(TRAINING_TEMPLATES) + templates)
+        templates = torch.randint(bank.templates, (len(video_classes),), generator=generator)
+        text_ids = torch.unique(video_classes * bank.templates + templates)
         text_embeddings = bank.embed(text_ids)
         scale = log_scale.clamp(max=math.log(100.0)).exp()
         loss = class_aware_info_nce(video_embeddings, text_embeddings, video_classes, bank.classes[text_ids], scale)
@@ -178,6 +201,10 @@ def align(model: VLJepa, settings: TrainSettings, train_x_encoder: bool) -> list
         scheduler.step()
         losses.append(loss.item())
         progress.set_postfix(loss=f"{loss.item():.3f}", temperature=f"{1 / scale.item():.3f}", refresh=False)
+        if settings.eval_every and (step + 1) % settings.eval_every == 0:
+            curve.append({"step": step + 1, **quick_heldout_accuracy(model)})
+            progress.write(json.dumps(curve[-1]))
+            model.train()
     model.requires_grad_(False)
     return losses
 
@@ -191,7 +218,7 @@ def decoder_examples(model: VLJepa, settings: TrainSettings) -> tuple[torch.Tens
     for batch in tqdm(training_batches(model.config, settings, steps, stream=3), total=steps, desc="decoder inputs", mininterval=5):
         embeddings.append(model.embed_videos(normalise_pixels(batch.frames, model.config.preprocessing)))
         classes.append(torch.from_numpy(batch.class_indices))
-    bank = CaptionBank(model)
+    bank = CaptionBank(model, settings.training_templates)
     embeddings.append(model.embed_texts(bank.texts))
     classes.append(bank.classes)
     return torch.cat(embeddings), torch.cat(classes)
@@ -240,12 +267,14 @@ def train(config: VLJepaConfig, settings: TrainSettings) -> tuple[VLJepa, dict]:
         log["pretrain_loss"] = pretrain_x_encoder(model.train(), settings)
         log["seconds"]["pretrain"] = round(time.perf_counter() - started, 1)
     stage_start = time.perf_counter()
-    log["align_loss"] = align(model.train(), settings, train_x_encoder=settings.recipe == "end_to_end")
+    log["align_curve"] = []
+    log["align_loss"] = align(model.train(), settings, settings.recipe == "end_to_end", log["align_curve"])
     log["seconds"]["align"] = round(time.perf_counter() - stage_start, 1)
     stage_start = time.perf_counter()
     log["decoder_loss"] = train_decoder(model, settings)
     log["seconds"]["decoder"] = round(time.perf_counter() - stage_start, 1)
     log["seconds"]["total"] = round(time.perf_counter() - started, 1)
+    log["seconds"]["cpu_total"] = round(time.process_time(), 1)
     model.eval()
     model.config = config.model_copy(update={"training": {"recipe": settings.recipe, "seed": settings.seed}})
     return model, log

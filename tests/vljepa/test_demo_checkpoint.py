@@ -1,0 +1,44 @@
+"""The committed demo checkpoint (models/vljepa-demo): loads, decodes grammar captions, retrieves."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from jepa_export.demo import canonical_captions
+from jepa_export.vljepa.evaluate import TorchBackend, demo_gallery, evaluate_backend
+from jepa_export.vljepa.model import VLJepa, load_vljepa, normalise_pixels
+
+CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "vljepa-demo"
+
+
+@pytest.fixture(scope="module")
+def demo_model() -> VLJepa:
+    torch.set_num_threads(1)
+    return load_vljepa(CHECKPOINT)
+
+
+def test_checkpoint_folder_stays_under_20_mb():
+    assert sum(path.stat().st_size for path in CHECKPOINT.iterdir()) <= 20 * 1024 * 1024
+
+
+def test_decoder_turns_every_caption_embedding_back_into_its_caption(demo_model):
+    captions = canonical_captions()
+    assert demo_model.caption(demo_model.embed_texts(captions)) == captions
+
+
+def test_decoder_captions_clips_in_the_template_grammar(demo_model):
+    gallery = demo_gallery(demo_model.config.preprocessing, clips_per_class=1)
+    embeddings = demo_model.embed_videos(normalise_pixels(gallery.frames[:12], demo_model.config.preprocessing))
+    decoded = demo_model.caption(embeddings)
+    assert set(decoded) <= set(canonical_captions())
+    named = [attributes.named_in(caption) for attributes, caption in zip(gallery.attributes[:12], decoded)]
+    assert np.mean(named) >= 0.75
+
+
+def test_held_out_template_retrieval_reaches_the_bar_on_a_small_gallery(demo_model):
+    gallery = demo_gallery(demo_model.config.preprocessing, clips_per_class=2)
+    metrics = evaluate_backend(TorchBackend(demo_model), gallery, demo_model.config.preprocessing)
+    assert metrics["template_r_at_1"] >= 0.85
+    assert metrics["classification_accuracy"] >= 0.8
