@@ -33,9 +33,12 @@ def _draw(axes, plot: Plot) -> None:
             axes.set_xticks(ticks, [f"{tick:g}" for tick in ticks])
     else:
         categories = list(dict.fromkeys(x for series in plot.series for x in map(str, series.x)))
-        width = 0.8 / len(plot.series)
+        # Side by side only where series share categories; disjoint ones sit on their own ticks.
+        grouped = sum(len(series.x) for series in plot.series) > len(categories)
+        width = 0.8 / len(plot.series) if grouped else 0.6
         for number, series in enumerate(plot.series):
-            positions = [categories.index(str(x)) + (number - (len(plot.series) - 1) / 2) * width for x in series.x]
+            offset = (number - (len(plot.series) - 1) / 2) * width if grouped else 0.0
+            positions = [categories.index(str(x)) + offset for x in series.x]
             axes.bar(positions, series.y, width=width, label=series.name)
         axes.set_xticks(range(len(categories)), categories, rotation=20, ha="right")
     if plot.log_y:
@@ -84,7 +87,7 @@ def study_markdown(result: StudyResult, analysis_dir: Path, plot: Path | None, m
         "",
     ]
     for goal in result.goals:
-        lines.append(f"- **goal** {goal.statement}: measured **{goal.measured:g}{goal.unit}** — {goal.verdict}")
+        lines.append(f"- **goal** {goal.statement}: measured **{goal.measured:.3g}{goal.unit}** — {goal.verdict}")
     if result.goals:
         lines.append("")
     for table in result.tables:
@@ -114,7 +117,7 @@ def render_section(results: dict[str, StudyResult], results_dir: Path, analysis_
     ]
     if goals:
         parts += ["| goal | measured | verdict | study |", "|---|---|---|---|"]
-        parts += [f"| {goal.statement} | {goal.measured:g}{goal.unit} | {goal.verdict} | {result.study} |" for result, goal in goals]
+        parts += [f"| {goal.statement} | {goal.measured:.3g}{goal.unit} | {goal.verdict} | {result.study} |" for result, goal in goals]
         parts.append("")
     for result in ordered:
         parts.append(study_markdown(result, analysis_dir, write_plot(result, results_dir), markdown_dir))

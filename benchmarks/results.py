@@ -78,7 +78,7 @@ class Goal(BaseModel):
             return "met"
         if self.higher_is_better:
             return f"missed by {(1 - self.measured / self.threshold) * 100:.0f}%" if self.threshold else "missed"
-        return f"missed by {(self.measured / self.threshold - 1) * 100:.0f}%"
+        return f"missed: {self.measured / self.threshold:.2f}× the limit"
 
 
 class Table(BaseModel):

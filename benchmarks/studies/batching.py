@@ -43,8 +43,9 @@ async def _measure(context: StudyContext, repository: Path) -> tuple[dict[str, d
             for kind, duration_s, concurrencies in (
                 ("text", settings.duration_s, settings.concurrency_sweep), ("video", settings.video_duration_s, settings.video_concurrency_sweep)
             ):
-                for concurrency in concurrencies:
-                    for mode in ("batched", "unbatched"):
+                for position, concurrency in enumerate(concurrencies):
+                    # Alternate which goes first, so neither always inherits the other's leftovers.
+                    for mode in ("batched", "unbatched") if position % 2 == 0 else ("unbatched", "batched"):
                         before = inference_counts(stack.triton_metrics_url)
                         tally = await closed_loop(calls[kind][mode], concurrency, duration_s, settings.warmup_s, stack.meters)
                         if mode == "batched":
