@@ -56,7 +56,7 @@ def write_plot(result: StudyResult, results_dir: Path) -> Path | None:
     """One PNG per study with a panel per plot."""
     if not result.plots:
         return None
-    figure, panels = plt.subplots(1, len(result.plots), figsize=(5.5 * len(result.plots), 4.2), squeeze=False)
+    figure, panels = plt.subplots(1, len(result.plots), figsize=(max(8.0, 5.5 * len(result.plots)), 4.2), squeeze=False)
     for axes, plot in zip(panels[0], result.plots):
         _draw(axes, plot)
     figure.suptitle(f"{result.title} ({result.created_at}, load {result.load_average_start[0]:.1f})")
