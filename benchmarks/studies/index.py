@@ -162,6 +162,7 @@ def run(context: StudyContext) -> Path:
         title=f"Milvus Lite engine after flush vs numpy: {DIMENSION}-d cosine, top-{TOP_K}, {settings.index_queries} queries one at a time",
         columns=["rows", "engine", "ingest rows/s", "search p50 ms", "search p99 ms", f"recall@{TOP_K}", "parameters"], rows=rows,
     ))
+    shutil.rmtree(context.scratch("index"))  # hundreds of MB, rebuilt by every run
     result.plots.append(Plot(title="search p50 by index size", kind="line", x_label="rows", y_label="p50 ms", log_x=True, log_y=True,
                              series=[PlotSeries(name=name, x=list(settings.index_sizes), y=values) for name, values in latency_series.items()]))
     return context.finish(result)

@@ -101,6 +101,7 @@ def run(context: StudyContext) -> Path:
         for model, index_type in VIDEO_MODELS.items()
     }
     points, result.peak_rss_mib = asyncio.run(_measure(context, repository, index_uri))
+    shutil.rmtree(index_uri.parent)  # hundreds of MB, rebuilt by every run
     embed = points[-1]
     result.tables.append(Table(
         title=f"concurrency 1, {settings.rounds} alternating rounds of {settings.duration_s:g} s, top 10 videos of {rows:,} rows ({rows // WINDOWS_PER_VIDEO:,} videos)",
