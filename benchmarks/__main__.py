@@ -45,6 +45,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     if unknown:
         print(f"studies: unknown {unknown}, expected 'all' or some of {list(STUDIES)}", file=sys.stderr)
         return 2
+    if args.quick and "search" in names:
+        names.remove("search")
+        print("search: skipped with --quick (its video model must embed in the text model's 384 dimensions: ViT-S)", flush=True)
     settings = _settings(args)
     context = StudyContext(settings, _command(argv))
     for name in names:
