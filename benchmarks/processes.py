@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -134,7 +135,7 @@ class ServedStack:
         self.processes[name] = process
         self.meters[name] = ProcessTreeMeter(process.pid)
 
-    def _wait(self, name: str, ready, timeout_s: float) -> None:
+    def _wait(self, name: str, ready: Callable[[], bool], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.processes[name].poll() is not None:
