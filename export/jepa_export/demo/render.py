@@ -97,8 +97,8 @@ def shape_masks(shape: str, centres: np.ndarray, radius: float, frame_size: int)
     if shape == "circle":
         return dx**2 + dy**2 <= radius**2
     if shape == "square":
-        half = 0.8 * radius
-        return (np.abs(dx) <= half) & (np.abs(dy) <= half)
+        # As wide as the circle, so corners (not size) tell them apart, even at 16-pixel patches.
+        return (np.abs(dx) <= radius) & (np.abs(dy) <= radius)
     if shape == "triangle":
         return (dy <= 0.5 * radius) & (dy + radius >= np.sqrt(3.0) * np.abs(dx))
     raise ValueError(f"shape: got {shape!r}, need one of circle, square, triangle")

@@ -56,7 +56,7 @@ class TrainSettings(BaseModel):
     pretrain_learning_rate: float = 1e-3
     mask_ratio: float = 0.5
     ema_momentum: tuple[float, float] = (0.99, 1.0)
-    align_steps: int = Field(default=600, ge=1)
+    align_steps: int = Field(default=800, ge=1)
     align_learning_rate: float = 1e-3
     warmup_steps: int = 30
     weight_decay: float = 0.05
