@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import tempfile
 from pathlib import Path
 
@@ -111,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             with ServedStack(args.repository, Path(scratch) / "logs") as stack, Client(stack.gateway_address) as client:
                 results = evaluate(client, settings, Path(scratch))
+    results["command"] = shlex.join(["python", "-m", "benchmarks.describe_eval", *(sys.argv[1:] if argv is None else argv)])
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(

@@ -16,11 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from benchmarks.results import Plot, StudyResult, read_results  # noqa: E402
+from benchmarks.results_markdown import update_section  # noqa: E402
 
-START_MARKER = "<!-- bench:start -->"
-END_MARKER = "<!-- bench:end -->"
 STUDY_ORDER = ("served", "batching", "gateway", "decode", "index", "search")
-_HEADER = "# Benchmark results\n\nEvery number below is generated from `benchmarks/results/*.json`; nothing is typed by hand.\n\n"
 
 
 def _draw(axes, plot: Plot) -> None:
@@ -124,20 +122,7 @@ def render_section(results: dict[str, StudyResult], results_dir: Path, analysis_
     return "\n".join(parts)
 
 
-def update_results_markdown(markdown: Path, section: str) -> None:
-    """Replace what lies between the markers (appending them on first use); keep everything else."""
-    text = markdown.read_text() if markdown.is_file() else _HEADER
-    block = f"{START_MARKER}\n{section.rstrip()}\n{END_MARKER}"
-    if START_MARKER in text and END_MARKER in text:
-        before, rest = text.split(START_MARKER, 1)
-        after = rest.split(END_MARKER, 1)[1]
-        text = before + block + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    markdown.write_text(text)
-
-
 def generate(results_dir: Path, markdown: Path, analysis_dir: Path) -> Path:
     section = render_section(read_results(results_dir), results_dir, analysis_dir, markdown.parent)
-    update_results_markdown(markdown, section)
+    update_section(markdown, "bench", section)
     return markdown

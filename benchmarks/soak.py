@@ -35,11 +35,11 @@ import av
 import numpy as np
 import psutil
 
+from benchmarks.results_markdown import RESULTS_MD, update_section
 from jepa_client import AsyncClient, ClientOptions, JepaError, RetryPolicy
 
 TRITON_PROCESS_NAMES = ("tritonserver", "triton_python_backend_stub")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "soak.json"
-RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 MIB = 1 << 20
 
 
@@ -244,13 +244,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-SECTION_START, SECTION_END = "<!-- soak:start -->", "<!-- soak:end -->"
 
 
 def render_markdown(report: dict) -> str:
     """The "Soak" section of RESULTS.md, generated from a report."""
     lines = [
-        SECTION_START, "## Soak", "",
+        "## Soak", "",
         f"Open-loop load at {report['rate_rps']:g} requests/s for {report['duration_s']:g} s "
         f"({report['by_kind']['text']} text calls, {report['by_kind']['video']} video calls of a 2 s mp4), "
         f"deadline {report['deadline_s']:g} s per call, latency counted from each call's scheduled start.",
@@ -265,24 +264,13 @@ def render_markdown(report: dict) -> str:
                          f"max {rss['max_mib']} MiB (growth {rss['growth_mib']} MiB, {rss['growth_pct']}%)")
     lines += ["", "| window start (s) | requests | errors | p50 (ms) | p99 (ms) |", "|---|---|---|---|---|"]
     lines += [f"| {w['start_s']:.0f} | {w['requests']} | {w['errors']} | {w['p50_ms']} | {w['p99_ms']} |" for w in report["windows"]]
-    return "\n".join([*lines, SECTION_END]) + "\n"
-
-
-def update_results_markdown(path: Path, section: str) -> None:
-    """Replace the soak section of `path` (or append it); the rest of the file is left as it is."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        text = before + section.rstrip("\n") + rest.split(SECTION_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render is not None:
-        update_results_markdown(args.results_md or RESULTS_MD, render_markdown(json.loads(args.render.read_text())))
+        update_section(args.results_md or RESULTS_MD, "soak", render_markdown(json.loads(args.render.read_text())))
         return 0
     with tempfile.TemporaryDirectory(prefix="jepa-soak-") as workdir:
         stack = None
@@ -302,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render_markdown(report)
     print(section)
     if args.results_md is not None:
-        update_results_markdown(args.results_md, section)
+        update_section(args.results_md, "soak", section)
     return 1 if report["error_count"] else 0
 
 

@@ -56,14 +56,15 @@ def test_quick_decode_and_index_studies_write_goals_with_ratios(tmp_path: Path) 
 
 
 def test_report_replaces_only_its_own_section_of_results_markdown(tmp_path: Path) -> None:
-    from benchmarks.report import END_MARKER, START_MARKER, update_results_markdown
+    from benchmarks.results_markdown import markers, update_section
 
     markdown = tmp_path / "RESULTS.md"
     markdown.write_text("# Results\n\n## Soak\nsoak numbers\n")
-    update_results_markdown(markdown, "first")
+    update_section(markdown, "bench", "first")
     markdown.write_text(markdown.read_text() + "\n## Describe\ndescribe numbers\n")
-    update_results_markdown(markdown, "second")
+    update_section(markdown, "bench", "second")
 
     text = markdown.read_text()
+    start, end = markers("bench")
     assert "soak numbers" in text and "describe numbers" in text
-    assert f"{START_MARKER}\nsecond\n{END_MARKER}" in text and "first" not in text
+    assert f"{start}\nsecond\n{end}" in text and "first" not in text

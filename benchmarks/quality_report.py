@@ -1,0 +1,73 @@
+"""The "Model quality" section of RESULTS.md, generated from the evaluation JSON files:
+`vljepa_eval.json` (offline, per backend), `retrieval_served.json` and `describe.json` (served).
+
+    python -m benchmarks.quality_report
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.results_markdown import RESULTS_MD, update_section
+
+RESULTS_DIR = Path(__file__).with_name("results")
+DEFAULT_COMMANDS = {
+    "vljepa_eval": "python -m jepa_export.vljepa.evaluate --checkpoint models/vljepa-demo",
+    "retrieval_served": "python -m benchmarks.retrieval_served --repository artifacts/repository/cpu --checkpoint models/vljepa-demo",
+    "describe": "python -m benchmarks.describe_eval --repository artifacts/repository/cpu --checkpoint models/vljepa-demo",
+}
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS_DIR / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _number(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def render() -> str:
+    lines = ["## Model quality (VL-JEPA demo checkpoint)", ""]
+    offline = _load("vljepa_eval")
+    if offline:
+        lines += [f"Offline, held-out gallery: `{offline.get('command', DEFAULT_COMMANDS['vljepa_eval'])}`", ""]
+        keys = ["template_r_at_1", "template_r_at_5", "template_map", "paraphrase_r_at_1", "classification_accuracy"]
+        lines += ["| backend | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        lines += [f"| {backend} | " + " | ".join(_number(values.get(key, "-")) for key in keys) + " |" for backend, values in offline["backends"].items()]
+        lines.append("")
+    served = _load("retrieval_served")
+    if served:
+        lines += [
+            f"Served retrieval (client → gateway → Triton → Milvus Lite): `{served.get('command', DEFAULT_COMMANDS['retrieval_served'])}`", "",
+            f"- held-out template R@1 **{_number(served['template_r_at_1'])}** (offline {_number(served.get('offline_template_r_at_1'))}), "
+            f"R@5 {_number(served['template_r_at_5'])}, over {served['gallery_clips']} clips sent as frames; as H.264 mp4: R@1 "
+            f"{_number(served.get('template_r_at_1_h264', '-'))}",
+            f"- moments: IoU ≥ 0.5 for **{served['moment_iou50_rate']:.1%}** of {served['moment_queries']} events "
+            f"(mean IoU {served['moment_mean_iou']:.2f}) in {served['multi_event_videos']} multi-event videos",
+            f"- ingest {served['ingest_videos_per_s']:.1f} videos/s, text search p50 {served['text_search_latency_ms_p50']:.0f} ms "
+            f"({served['index']['backend']}, {served['index']['index_type']}, {served['index']['rows']} rows)",
+            "",
+        ]
+    describe = _load("describe")
+    if describe:
+        lines += [
+            f"Selective decoding (`Describe`): `{describe.get('command', DEFAULT_COMMANDS['describe'])}`", "",
+            f"- decoder calls: selective **{describe['decoder_calls_selective']}** vs uniform {describe['decoder_calls_uniform']} "
+            f"(**{describe['decoder_call_reduction']:.2f}×** fewer) on {describe['videos']} held-out multi-event videos",
+            f"- caption accuracy over event time: selective **{describe['accuracy_selective']:.3f}** vs uniform {describe['accuracy_uniform']:.3f} "
+            f"(difference {describe['accuracy_selective'] - describe['accuracy_uniform']:+.3f})",
+            f"- segment boundaries within one window of the true boundary: **{describe['boundary_hit_rate']:.1%}**",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    update_section(RESULTS_MD, "quality", render())
+    print(f"updated the quality section of {RESULTS_MD}")
+
+
+if __name__ == "__main__":
+    main()
