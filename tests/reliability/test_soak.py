@@ -8,16 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-SOAK = Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py"
+ROOT = Path(__file__).resolve().parents[2]
+SOAK = [sys.executable, "-m", "benchmarks.soak"]  # run from ROOT, as `python -m benchmarks.soak`
 
 
 def test_twenty_second_soak_has_no_error(gateway, local_triton, tmp_path: Path) -> None:
     report_path = tmp_path / "soak.json"
     command = [
-        sys.executable, "-P", str(SOAK), "--address", gateway.address, "--duration", "20", "--rate", "10", "--window", "5",
+        *SOAK, "--address", gateway.address, "--duration", "20", "--rate", "10", "--window", "5",
         "--rss-interval", "1", "--gateway-pid", str(os.getpid()), "--triton-pid", str(local_triton.pid), "--out", str(report_path),
     ]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     report = json.loads(report_path.read_text())
     assert report["requests"] == 200 and report["error_count"] == 0, report["errors"]
@@ -36,9 +37,9 @@ def test_the_soak_section_of_results_md_is_replaced_and_the_rest_kept(tmp_path: 
     (tmp_path / "soak.json").write_text(json.dumps(report))
     results = tmp_path / "RESULTS.md"
     results.write_text("# Benchmark results\n\n<!-- bench:start -->\nother sections\n<!-- bench:end -->\n")
-    render = [sys.executable, "-P", str(SOAK), "--render", str(tmp_path / "soak.json"), "--results-md", str(results)]
+    render = [*SOAK, "--render", str(tmp_path / "soak.json"), "--results-md", str(results)]
     for _ in range(2):
-        subprocess.run(render, check=True, timeout=60)
+        subprocess.run(render, check=True, timeout=60, cwd=ROOT)
     text = results.read_text()
     assert text.startswith("# Benchmark results\n\n<!-- bench:start -->\nother sections\n<!-- bench:end -->\n\n<!-- soak:start -->\n## Soak\n")
     assert text.count("## Soak") == 1 and "- **errors: 0**" in text and "| 0 | 10 | 0 | 20.0 | 90.0 |" in text
