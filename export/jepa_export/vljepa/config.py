@@ -47,10 +47,10 @@ class XEncoderConfig(_Part):
     source: str = IN_CHECKPOINT
     vjepa2: dict[str, Any] = Field(
         default_factory=lambda: {
-            "patch_size": 16,
+            "patch_size": 8,
             "tubelet_size": 2,
-            "hidden_size": 128,
-            "num_hidden_layers": 4,
+            "hidden_size": 64,
+            "num_hidden_layers": 3,
             "num_attention_heads": 4,
             "mlp_ratio": 4.0,
             "pred_hidden_size": 64,
@@ -66,7 +66,7 @@ class PredictorConfig(_Part):
 
     kind: Literal["jepa_export.vljepa.Predictor"] = "jepa_export.vljepa.Predictor"
     source: str = IN_CHECKPOINT
-    width: int = Field(default=128, ge=8)
+    width: int = Field(default=64, ge=8)
     num_layers: int = Field(default=2, ge=1)
     num_heads: int = Field(default=4, ge=1)
     num_query_tokens: int = Field(default=4, ge=1)
