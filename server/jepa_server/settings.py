@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     max_concurrent_decodes: int = 4
     default_frame_step: int = 1
     # Cosine distance between a window and its segment's mean that starts a new caption (Describe).
-    describe_threshold: float = 0.15
+    describe_threshold: float = 0.35
     media_roots: list[Path] = Field(default_factory=list)
 
     # Index: a path ending in .db is a Milvus Lite file, http(s)://host:19530 a Milvus server.
