@@ -15,6 +15,10 @@ RESULTS_DIR = Path(__file__).with_name("results")
 DEFAULT_COMMANDS = {
     "vljepa_eval": "python -m jepa_export.vljepa.evaluate --checkpoint models/vljepa-demo",
     "retrieval_served": "python -m benchmarks.retrieval_served --repository artifacts/repository/cpu --checkpoint models/vljepa-demo",
+    "retrieval_served_fp16": (
+        "jepa-serve export --vljepa models/vljepa-demo --out /tmp/art16 --target cpu --precision fp16 && python -m benchmarks.retrieval_served "
+        "--repository /tmp/art16/repository/cpu --checkpoint models/vljepa-demo --results benchmarks/results/retrieval_served_fp16.json"
+    ),
     "describe": "python -m benchmarks.describe_eval --repository artifacts/repository/cpu --checkpoint models/vljepa-demo",
 }
 
@@ -48,6 +52,14 @@ def render() -> str:
             f"(mean IoU {served['moment_mean_iou']:.2f}) in {served['multi_event_videos']} multi-event videos",
             f"- ingest {served['ingest_videos_per_s']:.1f} videos/s, text search p50 {served['text_search_latency_ms_p50']:.0f} ms "
             f"({served['index']['backend']}, {served['index']['index_type']}, {served['index']['rows']} rows)",
+            "",
+        ]
+    served_fp16 = _load("retrieval_served_fp16")
+    if served_fp16:
+        lines += [
+            f"Served with the fp16 ONNX version (CPU ONNX Runtime): `{served_fp16.get('command', DEFAULT_COMMANDS['retrieval_served_fp16'])}`", "",
+            f"- held-out template R@1 **{_number(served_fp16['template_r_at_1'])}** (offline fp32 torch {_number(served_fp16.get('offline_template_r_at_1'))}), "
+            f"moments IoU ≥ 0.5 for {served_fp16['moment_iou50_rate']:.1%}",
             "",
         ]
     describe = _load("describe")
