@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from benchmarks.processes import ServedStack
+from benchmarks.processes import add_gateway_target, served_client
 from jepa_client import Caption, Client
 from jepa_export.demo import MultiEventSettings, MultiEventVideo, RenderSettings, generate_multi_event_video, write_mp4
 from jepa_export.demo.render import Split
@@ -93,9 +93,7 @@ def evaluate(client: Client, settings: DescribeEvalSettings, scratch: Path) -> d
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--address", help="a running gateway serving a VL-JEPA repository")
-    target.add_argument("--repository", type=Path, help="start a local Triton and gateway on this repository")
+    add_gateway_target(parser)
     parser.add_argument("--checkpoint", type=Path, default=DescribeEvalSettings().checkpoint)
     parser.add_argument("--videos", type=int, default=DescribeEvalSettings().videos)
     parser.add_argument("--split", choices=["train", "heldout"], default="heldout", help="train: for tuning the threshold")
@@ -106,13 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = DescribeEvalSettings(
         checkpoint=args.checkpoint, videos=args.videos, split=args.split, threshold=args.threshold, segmentation=args.segmentation
     )
-    with tempfile.TemporaryDirectory(prefix="describe-eval-") as scratch:
-        if args.address:
-            with Client(args.address) as client:
-                results = evaluate(client, settings, Path(scratch))
-        else:
-            with ServedStack(args.repository, Path(scratch) / "logs") as stack, Client(stack.gateway_address) as client:
-                results = evaluate(client, settings, Path(scratch))
+    with tempfile.TemporaryDirectory(prefix="describe-eval-") as scratch, served_client(args.address, args.repository, Path(scratch)) as client:
+        results = evaluate(client, settings, Path(scratch))
     results["command"] = shlex.join(["python", "-m", "benchmarks.describe_eval", *(sys.argv[1:] if argv is None else argv)])
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

@@ -3,6 +3,7 @@ their CPU time and memory can be measured apart from the load generator's."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -11,13 +12,16 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
 import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from jepa_client import Client
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -205,3 +209,21 @@ class ServedStack:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def add_gateway_target(parser: argparse.ArgumentParser) -> None:
+    """`--address` of a running gateway, or `--repository` to start Triton and a gateway here."""
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--address", help="a running gateway serving a VL-JEPA repository")
+    target.add_argument("--repository", type=Path, help="start a local Triton and gateway on this repository")
+
+
+@contextmanager
+def served_client(address: str | None, repository: Path | None, scratch: Path) -> Iterator[Client]:
+    """A client of the gateway at `address`, or of a fresh stack on `repository` with its own index in `scratch`."""
+    if address:
+        with Client(address) as client:
+            yield client
+        return
+    with ServedStack(repository, scratch / "logs", {"JEPA_INDEX_URI": str(scratch / "index.db")}) as stack, Client(stack.gateway_address) as client:
+        yield client

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from benchmarks.processes import ServedStack
+from benchmarks.processes import add_gateway_target, served_client
 from jepa_client import Client, IndexItem, SearchHit
 from jepa_export.demo import ALL_CLASSES, MultiEventSettings, MultiEventVideo, RenderSettings, canonical_captions, generate_multi_event_video, heldout_gallery, write_mp4
 from jepa_export.vljepa.config import CONFIG_FILE, Preprocessing, VLJepaConfig
@@ -168,9 +168,7 @@ def evaluate(client: Client, settings: ServedEvalSettings, scratch: Path) -> dic
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--address", help="a running gateway serving a VL-JEPA repository")
-    target.add_argument("--repository", type=Path, help="start a local Triton and gateway on this repository")
+    add_gateway_target(parser)
     parser.add_argument("--checkpoint", type=Path, default=ServedEvalSettings().checkpoint, help="for the clip geometry (config.json)")
     parser.add_argument("--clips-per-class", type=int, default=ServedEvalSettings().clips_per_class)
     parser.add_argument("--multi-event-videos", type=int, default=ServedEvalSettings().multi_event_videos)
@@ -183,14 +181,8 @@ def main(argv: list[str] | None = None) -> None:
         checkpoint=args.checkpoint, clips_per_class=args.clips_per_class, multi_event_videos=args.multi_event_videos,
         video_model=args.video_model, text_model=args.text_model, event_window_stride=args.event_window_stride,
     )
-    with tempfile.TemporaryDirectory(prefix="retrieval-served-") as scratch:
-        if args.address:
-            with Client(args.address) as client:
-                results = evaluate(client, settings, Path(scratch))
-        else:
-            stack = ServedStack(args.repository, Path(scratch) / "logs", {"JEPA_INDEX_URI": str(Path(scratch) / "index.db")})
-            with stack, Client(stack.gateway_address) as client:
-                results = evaluate(client, settings, Path(scratch))
+    with tempfile.TemporaryDirectory(prefix="retrieval-served-") as scratch, served_client(args.address, args.repository, Path(scratch)) as client:
+        results = evaluate(client, settings, Path(scratch))
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     offline = results["offline_template_r_at_1"]
