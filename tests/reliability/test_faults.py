@@ -158,7 +158,8 @@ def test_the_callers_deadline_travels_to_triton(proxy: RecordingProxy, cpu_repos
             # Both the gRPC deadline and Triton's own request timeout (microseconds) carry it.
             limit_s = deadline_s or 60.0  # no deadline: triton_timeout_s bounds the call
             assert limit_s - 1.0 < infer.time_remaining <= limit_s + 0.2  # grpc-timeout rounds up a little
-            assert 0 < request.parameters["timeout"].int64_param <= limit_s * 1e6
+            # The gateway reads the remaining time from the same rounded-up grpc-timeout header.
+            assert (limit_s - 1.0) * 1e6 < request.parameters["timeout"].int64_param <= (limit_s + 0.2) * 1e6
     finally:
         caller.close()
         thread.stop()
