@@ -148,7 +148,9 @@ def test_live_check_sees_triton_down_but_no_gateway_series(tmp_path: Path) -> No
     closed_ports = {"jepa-gateway": ["127.0.0.1:9"], "triton": ["127.0.0.1:9"]}
     config = promql.write_local_config(tmp_path / "config", closed_ports)
     with promql.running_prometheus(config, tmp_path / "tsdb", binary=binary) as url:
+        # Each job is scraped on its own schedule: wait until both have been scraped once.
         assert promql.wait_for_series(url, 'up{job="triton"} == 0')
+        assert promql.wait_for_series(url, 'up{job="jepa-gateway"} == 0')
         missing = {expression.source for expression in promql.expressions_without_series(url)}
     assert "alert JepaTritonDown" not in missing
     assert "alert JepaGatewayDown" not in missing
