@@ -63,6 +63,22 @@ def test_shape_moves_in_the_direction_its_caption_names(seed):
         ], caption
 
 
+def shape_touches_an_edge(frames: np.ndarray) -> bool:
+    as_int = frames.astype(int)
+    saturated = (as_int.max(axis=-1) - as_int.min(axis=-1)) > 80
+    return bool(saturated[:, 0, :].any() or saturated[:, -1, :].any() or saturated[:, :, 0].any() or saturated[:, :, -1].any())
+
+
+def test_wrap_fraction_renders_that_share_of_clips_crossing_the_frame_edge():
+    inside = generate_clips("train", 4, 40, SMALL)
+    assert not any(shape_touches_an_edge(frames) for frames in inside.frames)
+    mixed = generate_clips("train", 4, 40, SMALL, wrap_fraction=0.5)
+    crossing = sum(shape_touches_an_edge(frames) for frames in mixed.frames)
+    assert 10 <= crossing <= 30
+    all_wrapping = generate_clips("train", 4, 40, SMALL, wrap_fraction=1.0)
+    assert sum(shape_touches_an_edge(frames) for frames in all_wrapping.frames) > crossing
+
+
 def test_shape_pixels_have_the_colour_its_caption_names():
     batch = generate_clips("train", 3, 24, SMALL)
     channel_order = {"red": (0, 1), "green": (1, 0), "blue": (2, 0), "yellow": (0, 2)}
@@ -103,6 +119,18 @@ def test_multi_event_video_events_tile_the_video_with_known_boundaries():
         motion = shape_centroids(video.frames[event.start_frame : event.end_frame])
         assert video.event_at(event.start_frame) == event
         assert np.abs(motion[-1] - motion[0]).max() > 5
+
+
+def test_windows_inside_events_never_straddle_a_boundary():
+    video = generate_multi_event_video("heldout", 6, MultiEventSettings(num_events=4, fps=8.0), SMALL)
+    windows = video.windows_inside_events(8)
+    assert windows
+    for start, event in windows:
+        assert start % 8 == 0
+        assert event.start_frame <= start and start + 8 <= event.end_frame
+    straddling = [start for start in range(0, len(video.frames) - 7, 8) if start not in dict(windows)]
+    for start in straddling:
+        assert video.event_at(start) != video.event_at(start + 7)
 
 
 def test_mp4_round_trip_keeps_frames_close(tmp_path: Path):

@@ -52,6 +52,15 @@ class MultiEventVideo(BaseModel):
                 return event
         raise IndexError(f"frame_index: got {frame_index}, video has {len(self.frames)} frames")
 
+    def windows_inside_events(self, frames_per_clip: int) -> list[tuple[int, Event]]:
+        """(first frame, event) of every non-overlapping window that lies wholly inside one event."""
+        starts = range(0, len(self.frames) - frames_per_clip + 1, frames_per_clip)
+        return [
+            (start, self.event_at(start))
+            for start in starts
+            if self.event_at(start) is self.event_at(start + frames_per_clip - 1)
+        ]
+
 
 class MultiEventSettings(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -157,21 +157,26 @@ def finish_frames(rng: np.random.Generator, canvas: np.ndarray, settings: Render
     return np.clip(canvas + noise, 0, 255).round().astype(np.uint8)
 
 
-def render_clip(rng: np.random.Generator, attributes: ClipAttributes, settings: RenderSettings) -> np.ndarray:
-    """One clip, uint8 (T, H, W, 3)."""
+def render_clip(
+    rng: np.random.Generator, attributes: ClipAttributes, settings: RenderSettings, wrap: bool = False
+) -> np.ndarray:
+    """One clip, uint8 (T, H, W, 3); `wrap` as in `trajectory`."""
     background = render_background(rng, settings.frame_size)
     canvas = np.repeat(background[None], settings.frames_per_clip, axis=0)
-    paint_shape(rng, canvas, attributes, settings)
+    paint_shape(rng, canvas, attributes, settings, wrap)
     return finish_frames(rng, canvas, settings)
 
 
 def generate_clips(
-    split: Split, seed: int, count: int, settings: RenderSettings = RenderSettings()
+    split: Split, seed: int, count: int, settings: RenderSettings = RenderSettings(), wrap_fraction: float = 0.0
 ) -> ClipBatch:
-    """`count` clips with classes drawn uniformly; the same (split, seed, count) gives the same batch."""
+    """`count` clips with classes drawn uniformly; the same (split, seed, count, wrap_fraction) gives
+    the same batch. A `wrap_fraction` of them show the shape leaving one edge and re-entering the
+    other, as windows of long multi-event videos do."""
     rng = split_rng(split, seed)
     class_indices = rng.integers(len(ALL_CLASSES), size=count)
-    frames = np.stack([render_clip(rng, ALL_CLASSES[index], settings) for index in class_indices])
+    wraps = rng.random(count) < wrap_fraction if wrap_fraction > 0 else np.zeros(count, dtype=bool)
+    frames = np.stack([render_clip(rng, ALL_CLASSES[index], settings, wrap) for index, wrap in zip(class_indices, wraps)])
     return ClipBatch(frames=frames, class_indices=class_indices)
 
 

@@ -18,12 +18,22 @@ import numpy as np
 import torch
 from pydantic import BaseModel
 
-from jepa_export.demo import ALL_CLASSES, ClipBatch, RenderSettings, canonical_captions, heldout_gallery
+from jepa_export.demo import (
+    ALL_CLASSES,
+    ClipBatch,
+    MultiEventSettings,
+    RenderSettings,
+    canonical_captions,
+    generate_multi_event_video,
+    heldout_gallery,
+)
 from jepa_export.vljepa.config import Preprocessing
 from jepa_export.vljepa.model import VLJepa, load_vljepa, normalise_pixels
 
 DEFAULT_RESULTS = Path("benchmarks/results/vljepa_eval.json")
 GALLERY_CLIPS_PER_CLASS = 10  # 48 classes x 10 = 480 held-out clips
+EVENT_VIDEOS = 24
+EVENT_VIDEO_FIRST_SEED = 30_000  # held-out multi-event seeds not used by the served evaluations
 
 
 class EmbeddingBackend(Protocol):
@@ -123,9 +133,39 @@ def evaluate_backend(backend: EmbeddingBackend, gallery: ClipBatch, preprocessin
     }
 
 
+def _render_settings(preprocessing: Preprocessing) -> RenderSettings:
+    return RenderSettings(frames_per_clip=preprocessing.frames_per_clip, frame_size=preprocessing.crop_size)
+
+
 def demo_gallery(preprocessing: Preprocessing, clips_per_class: int = GALLERY_CLIPS_PER_CLASS) -> ClipBatch:
-    settings = RenderSettings(frames_per_clip=preprocessing.frames_per_clip, frame_size=preprocessing.crop_size)
-    return heldout_gallery(clips_per_class=clips_per_class, settings=settings)
+    return heldout_gallery(clips_per_class=clips_per_class, settings=_render_settings(preprocessing))
+
+
+def event_window_gallery(preprocessing: Preprocessing, videos: int = EVENT_VIDEOS) -> ClipBatch:
+    """Windows wholly inside one event of held-out multi-event videos: what moments and Describe
+    see. Their shapes wrap around the frame edges, unlike the gallery's."""
+    frames, classes = [], []
+    for seed in range(EVENT_VIDEO_FIRST_SEED, EVENT_VIDEO_FIRST_SEED + videos):
+        video = generate_multi_event_video("heldout", seed, MultiEventSettings(), _render_settings(preprocessing))
+        for start, event in video.windows_inside_events(preprocessing.frames_per_clip):
+            frames.append(video.frames[start : start + preprocessing.frames_per_clip])
+            classes.append(ALL_CLASSES.index(event.attributes))
+    return ClipBatch(frames=np.stack(frames), class_indices=np.array(classes))
+
+
+@torch.no_grad()
+def event_window_metrics(model: VLJepa, videos: int = EVENT_VIDEOS) -> dict[str, float]:
+    """Zero-shot classification and decoded-caption accuracy (names shape, colour and direction)
+    on `event_window_gallery`."""
+    windows = event_window_gallery(model.config.preprocessing, videos)
+    embeddings = model.embed_videos(normalise_pixels(windows.frames, model.config.preprocessing))
+    predicted = (embeddings @ model.embed_texts(canonical_captions()).T).argmax(dim=1).numpy()
+    named = [attributes.named_in(text) for attributes, text in zip(windows.attributes, model.caption(embeddings))]
+    return {
+        "event_window_classification_accuracy": float((predicted == windows.class_indices).mean()),
+        "event_window_caption_accuracy": float(np.mean(named)),
+        "event_windows": len(windows.class_indices),
+    }
 
 
 def record_results(results_path: Path, checkpoint: Path, backend_name: str, metrics: dict[str, float]) -> None:
@@ -147,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     model = load_vljepa(args.checkpoint)
     gallery = demo_gallery(model.config.preprocessing, args.clips_per_class)
-    metrics = evaluate_backend(TorchBackend(model), gallery, model.config.preprocessing)
+    metrics = evaluate_backend(TorchBackend(model), gallery, model.config.preprocessing) | event_window_metrics(model)
     record_results(args.results, args.checkpoint, "torch", metrics)
     print(json.dumps(metrics, indent=2))
 

@@ -37,7 +37,7 @@ from jepa_export.demo import (
 )
 from jepa_export.demo.render import generate_clips
 from jepa_export.vljepa.config import PAD_ID, BOS_ID, VLJepaConfig, YDecoderConfig, YEncoderConfig
-from jepa_export.vljepa.evaluate import TorchBackend, attribute_accuracy, demo_gallery, evaluate_backend
+from jepa_export.vljepa.evaluate import TorchBackend, attribute_accuracy, demo_gallery, evaluate_backend, event_window_metrics
 from jepa_export.vljepa.loss import class_aware_info_nce
 from jepa_export.vljepa.model import VLJepa, decoder_vocabulary, normalise_pixels, save_vljepa
 from jepa_export.vljepa.pretrain import EncoderPretraining
@@ -72,6 +72,9 @@ class TrainSettings(BaseModel):
     training_templates: int = Field(
         default=1, ge=1, le=len(TRAINING_TEMPLATES), description="the first N caption templates (1 = canonical only)"
     )
+    wrap_fraction: float = Field(
+        default=0.0, ge=0, le=1, description="share of training clips whose shape wraps around the frame edges"
+    )
     eval_every: int = Field(default=100, ge=0, description="held-out accuracy every N align steps (0 = never)")
 
 
@@ -90,7 +93,7 @@ def training_batches(config: VLJepaConfig, settings: TrainSettings, steps: int, 
     """Fresh clips every step: training never sees a clip twice, nor a held-out one."""
     for step in range(steps):
         seed = (settings.seed * 4 + stream) * _STEP_STREAM + step
-        yield generate_clips("train", seed, settings.batch_size, render_settings(config))
+        yield generate_clips("train", seed, settings.batch_size, render_settings(config), settings.wrap_fraction)
 
 
 def warmup_cosine(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -293,10 +296,11 @@ def main(argv: list[str] | None = None) -> None:
     model, log = train(default_config(), settings)
     save_vljepa(model, args.out)
     metrics = evaluate_backend(TorchBackend(model), demo_gallery(model.config.preprocessing), model.config.preprocessing)
+    metrics |= event_window_metrics(model)
     log["heldout"] = metrics
     log["command"] = "python -m jepa_export.vljepa.train " + shlex.join(sys.argv[1:] if argv is None else argv)
     (args.out / TRAIN_LOG).write_text(json.dumps(log) + "\n")
-    print(json.dumps({"seconds": log["seconds"], **{key: metrics[key] for key in ("template_r_at_1", "paraphrase_r_at_1", "classification_accuracy")}}))
+    print(json.dumps({"seconds": log["seconds"], **{key: metrics[key] for key in ("template_r_at_1", "paraphrase_r_at_1", "classification_accuracy", "event_window_caption_accuracy")}}))
 
 
 if __name__ == "__main__":
