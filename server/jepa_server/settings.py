@@ -32,7 +32,10 @@ class Settings(BaseSettings):
     max_concurrent_decodes: int = 4
     default_frame_step: int = 1
     # Cosine distance between a window and its segment's mean that starts a new caption (Describe).
-    describe_threshold: float = 0.35
+    describe_threshold: float = 0.45
+    # Cosine distance at which a video's windows split into moments (Search with moments): the
+    # windows overlap there (stride half a window), so they split at a smaller distance.
+    moment_threshold: float = 0.3
     media_roots: list[Path] = Field(default_factory=list)
 
     # Index: a path ending in .db is a Milvus Lite file, http(s)://host:19530 a Milvus server.

@@ -1,4 +1,4 @@
-"""Moments: the adjacent windows around the best one that match nearly as well."""
+"""Moments: the segment of constant meaning around the best window."""
 
 from __future__ import annotations
 
@@ -12,33 +12,40 @@ from jepa_server.core.retrieval import moment
 from jepa_server.index.milvus import WindowRow
 from support.media import moving_bar_frames
 
+MEANINGS = {name: np.eye(3, dtype=np.float32)[index] for index, name in enumerate("abc")}
 
-def windows_scoring(scores: list[float]) -> list[WindowRow]:
-    """Unit windows of one second whose cosine with the query [1, 0] is the given score."""
-    return [
-        WindowRow(index, float(index), float(index + 1), np.array([score, np.sqrt(1 - score**2)], np.float32))
-        for index, score in enumerate(scores)
-    ]
+
+def windows_meaning(meanings: str) -> list[WindowRow]:
+    """Windows of one second; window i has the embedding of meaning `meanings[i]` (a, b or c)."""
+    return [WindowRow(index, float(index), float(index + 1), MEANINGS[name]) for index, name in enumerate(meanings)]
 
 
 @pytest.mark.parametrize(
-    ("scores", "best", "expected"),
+    ("meanings", "best", "expected"),
     [
-        ([0.1, 0.9, 1.0, 0.8, 0.2, 0.95], 2, (1.0, 4.0)),  # the run stops at the dip; 0.95 is not adjacent
-        ([0.5], 0, (0.0, 1.0)),
-        ([0.7, 0.7, 0.7], 1, (0.0, 3.0)),  # all alike: the whole video
-        ([1.0, 0.0, 0.56], 0, (0.0, 1.0)),
+        ("aabbbc", 3, (2.0, 5.0)),
+        ("aabbbc", 0, (0.0, 2.0)),
+        ("abcab", 2, (2.0, 3.0)),  # every window its own meaning: one window
+        ("bbbb", 1, (0.0, 4.0)),  # one meaning: the whole video
+        ("aabba", 4, (4.0, 5.0)),  # a meaning that returns later is another moment
     ],
 )
-def test_moment_is_the_run_of_windows_above_half_maximum(scores, best, expected):
-    assert moment(windows_scoring(scores), np.array([1.0, 0.0], np.float32), best) == pytest.approx(expected)
+def test_moment_is_the_segment_holding_the_best_window(meanings, best, expected):
+    assert moment(windows_meaning(meanings), best, threshold=0.3) == pytest.approx(expected)
+
+
+def test_moment_tolerates_window_noise_below_the_threshold_and_splits_above_it():
+    windows = windows_meaning("aaabbb")
+    noisy = [WindowRow(w.window_index, w.start_seconds, w.end_seconds, w.embedding + 0.2 * MEANINGS["c"]) if w.window_index == 1 else w for w in windows]
+    assert moment(noisy, 0, threshold=0.3) == pytest.approx((0.0, 3.0))
+    assert moment(noisy, 0, threshold=0.01) == pytest.approx((0.0, 1.0))
 
 
 def test_moment_does_not_bridge_a_missing_window():
-    windows = windows_scoring([0.9, 1.0, 0.9])
-    del windows[0]
-    windows = [WindowRow(0, 0.0, 1.0, np.array([0.9, np.sqrt(0.19)], np.float32)), *windows[1:]]
-    assert moment(windows, np.array([1.0, 0.0], np.float32), 2) == pytest.approx((2.0, 3.0))
+    windows = windows_meaning("bbbb")
+    del windows[1]
+    assert moment(windows, 2, threshold=0.3) == pytest.approx((2.0, 4.0))
+    assert moment(windows, 0, threshold=0.3) == pytest.approx((0.0, 1.0))
 
 
 def test_search_returns_the_moment_of_an_event_inside_a_longer_video(client):

@@ -56,7 +56,7 @@ class TrainSettings(BaseModel):
     pretrain_learning_rate: float = 1e-3
     mask_ratio: float = 0.5
     ema_momentum: tuple[float, float] = (0.99, 1.0)
-    align_steps: int = Field(default=800, ge=1)
+    align_steps: int = Field(default=1200, ge=1)
     align_learning_rate: float = 1e-3
     warmup_steps: int = 30
     weight_decay: float = 0.05
@@ -73,7 +73,7 @@ class TrainSettings(BaseModel):
         default=1, ge=1, le=len(TRAINING_TEMPLATES), description="the first N caption templates (1 = canonical only)"
     )
     wrap_fraction: float = Field(
-        default=0.0, ge=0, le=1, description="share of training clips whose shape wraps around the frame edges"
+        default=0.5, ge=0, le=1, description="share of training clips whose shape wraps around the frame edges (as in long events)"
     )
     eval_every: int = Field(default=100, ge=0, description="held-out accuracy every N align steps (0 = never)")
 

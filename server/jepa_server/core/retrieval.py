@@ -12,6 +12,7 @@ import numpy as np
 
 from jepa_server.core.embedding import Embedder, SamplingRequest
 from jepa_server.core.registry import VideoModel
+from jepa_server.core.segmenter import segment_offline
 from jepa_server.errors import FailedPrecondition, InvalidInput, LimitExceeded
 from jepa_server.index.milvus import MAX_VIDEO_ID_CHARS, CollectionSpec, CollectionStats, MilvusIndex, VideoHit, WindowRow, row_filter
 from jepa_server.media.video import VideoSource
@@ -83,20 +84,23 @@ def check_video_id(video_id: str, field: str) -> None:
         raise InvalidInput(field, "contains control characters")
 
 
-def moment(windows: Sequence[WindowRow], query: np.ndarray, best_window: int) -> tuple[float, float]:
-    """The adjacent windows around the best one that score at least halfway between the video's
-    lowest and best window (full width at half maximum): an event longer than one window comes
-    back whole, without a threshold tied to one model's score scale."""
-    embeddings = np.stack([window.embedding for window in windows])
-    scores = embeddings @ query / np.maximum(np.linalg.norm(embeddings, axis=1) * np.linalg.norm(query), 1e-12)
+def moment(windows: Sequence[WindowRow], best_window: int, threshold: float) -> tuple[float, float]:
+    """The segment of constant meaning that holds the best window (the offline segmenter Describe
+    uses): an event comes back whole and stops where the next one starts, even when the two share
+    words with the query. Segments never bridge a window missing from `windows`."""
     peak = next(position for position, window in enumerate(windows) if window.window_index == best_window)
-    half = (scores[peak] + scores.min()) / 2
     first = last = peak
-    while first > 0 and scores[first - 1] >= half and windows[first - 1].window_index == windows[first].window_index - 1:
+    while first > 0 and windows[first - 1].window_index == windows[first].window_index - 1:
         first -= 1
-    while last < len(windows) - 1 and scores[last + 1] >= half and windows[last + 1].window_index == windows[last].window_index + 1:
+    while last < len(windows) - 1 and windows[last + 1].window_index == windows[last].window_index + 1:
         last += 1
-    return windows[first].start_seconds, windows[last].end_seconds
+    run = windows[first : last + 1]
+    segment = next(
+        segment
+        for segment in segment_offline(np.stack([window.embedding for window in run]), threshold)
+        if segment.first_window <= peak - first <= segment.last_window
+    )
+    return run[segment.first_window].start_seconds, run[segment.last_window].end_seconds
 
 
 class Retriever:
@@ -154,7 +158,7 @@ class Retriever:
             spans: dict[str, tuple[float, float]] = {}
             if moments and hits:
                 windows = await self.index.video_windows(spec, [hit.video_id for hit in hits], expression)
-                spans = {hit.video_id: moment(windows[hit.video_id], vector, hit.window_index) for hit in hits}
+                spans = {hit.video_id: moment(windows[hit.video_id], hit.window_index, self.settings.moment_threshold) for hit in hits}
         return SearchResult(model, spec, hits, spans)
 
     async def _query_vector(self, query: Query, model: VideoModel, spec: CollectionSpec, timeout_s: float | None) -> np.ndarray:
