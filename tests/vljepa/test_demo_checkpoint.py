@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from jepa_export.demo import canonical_captions
-from jepa_export.vljepa.evaluate import TorchBackend, demo_gallery, evaluate_backend
+from jepa_export.vljepa.evaluate import TorchBackend, demo_gallery, evaluate_backend, event_window_metrics
 from jepa_export.vljepa.model import VLJepa, load_vljepa, normalise_pixels
 
 CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "vljepa-demo"
@@ -43,3 +43,10 @@ def test_held_out_template_retrieval_reaches_the_acceptance_bar(demo_model):
     metrics = evaluate_backend(TorchBackend(demo_model), gallery, demo_model.config.preprocessing)
     assert metrics["gallery_clips"] >= 400
     assert metrics["template_r_at_1"] >= 0.85
+
+
+def test_windows_of_multi_event_videos_are_captioned_nearly_as_well_as_gallery_clips(demo_model):
+    # Moments and Describe see these windows; their shapes wrap around the frame edges.
+    metrics = event_window_metrics(demo_model)
+    assert metrics["event_windows"] >= 150
+    assert metrics["event_window_caption_accuracy"] >= 0.8
