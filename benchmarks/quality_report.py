@@ -37,7 +37,7 @@ def render() -> str:
     offline = _load("vljepa_eval")
     if offline:
         lines += [f"Offline, held-out gallery: `{offline.get('command', DEFAULT_COMMANDS['vljepa_eval'])}`", ""]
-        keys = ["template_r_at_1", "template_r_at_5", "template_map", "paraphrase_r_at_1", "classification_accuracy"]
+        keys = ["template_r_at_1", "template_r_at_5", "template_map", "paraphrase_r_at_1", "classification_accuracy", "event_window_caption_accuracy"]
         lines += ["| backend | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
         lines += [f"| {backend} | " + " | ".join(_number(values.get(key, "-")) for key in keys) + " |" for backend, values in offline["backends"].items()]
         lines.append("")
@@ -62,18 +62,33 @@ def render() -> str:
             f"moments IoU ≥ 0.5 for {served_fp16['moment_iou50_rate']:.1%}",
             "",
         ]
-    describe = _load("describe")
-    if describe:
+    for name, segmentation in (("describe", "offline"), ("describe_online", "online")):
+        describe = _load(name)
+        if describe:
+            lines += [f"Selective decoding (`Describe`, {segmentation} segmenter): `{describe.get('command', DEFAULT_COMMANDS['describe'])}`", ""]
+            lines += _describe_lines(describe)
+    sweep = _load("describe_threshold_sweep")
+    if sweep:
+        lines += [sweep["note"], ""]
+        lines += ["| threshold | decoder calls selective / uniform | reduction | accuracy selective / uniform | boundary hit |", "|---|---|---|---|---|"]
         lines += [
-            f"Selective decoding (`Describe`): `{describe.get('command', DEFAULT_COMMANDS['describe'])}`", "",
-            f"- decoder calls: selective **{describe['decoder_calls_selective']}** vs uniform {describe['decoder_calls_uniform']} "
-            f"(**{describe['decoder_call_reduction']:.2f}×** fewer) on {describe['videos']} held-out multi-event videos",
-            f"- caption accuracy over event time: selective **{describe['accuracy_selective']:.3f}** vs uniform {describe['accuracy_uniform']:.3f} "
-            f"(difference {describe['accuracy_selective'] - describe['accuracy_uniform']:+.3f})",
-            f"- segment boundaries within one window of the true boundary: **{describe['boundary_hit_rate']:.1%}**",
-            "",
+            f"| {run['threshold']} | {run['decoder_calls_selective']} / {run['decoder_calls_uniform']} | {run['decoder_call_reduction']:.2f}× | "
+            f"{run['accuracy_selective']:.3f} / {run['accuracy_uniform']:.3f} | {run['boundary_hit_rate']:.1%} |"
+            for run in sweep["runs"]
         ]
+        lines.append("")
     return "\n".join(lines)
+
+
+def _describe_lines(describe: dict) -> list[str]:
+    return [
+        f"- decoder calls: selective **{describe['decoder_calls_selective']}** vs uniform {describe['decoder_calls_uniform']} "
+        f"(**{describe['decoder_call_reduction']:.2f}×** fewer) on {describe['videos']} {describe['split']} multi-event videos",
+        f"- caption accuracy over event time: selective **{describe['accuracy_selective']:.3f}** vs uniform {describe['accuracy_uniform']:.3f} "
+        f"(difference {describe['accuracy_selective'] - describe['accuracy_uniform']:+.3f})",
+        f"- segment boundaries within one window of the true boundary: **{describe['boundary_hit_rate']:.1%}**",
+        "",
+    ]
 
 
 def main() -> None:
