@@ -67,6 +67,16 @@ def render() -> str:
         if describe:
             lines += [f"Selective decoding (`Describe`, {segmentation} segmenter): `{describe.get('command', DEFAULT_COMMANDS['describe'])}`", ""]
             lines += _describe_lines(describe)
+    cache = _load("decoder_cache")
+    if cache:
+        lines += [f"Caption decoder step with or without a KV cache (ONNX Runtime, 1 thread): `{cache['command']}`", ""]
+        lines += ["| batch | no cache ms/caption | KV cache ms/caption | KV cache speed-up | served (Triton, no cache) ms/caption |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {batch} | {timing['no_cache_ms_per_caption']:.3f} | {timing['kv_cache_ms_per_caption']:.3f} | {timing['kv_cache_speedup']:.2f}× | "
+            f"{_number(timing.get('served_no_cache_ms_per_caption', '-'))} |"
+            for batch, timing in cache["by_batch_size"].items()
+        ]
+        lines += ["", f"{cache['captions']} captions, {cache['tokens_per_caption']:.1f} tokens each; identical captions from every variant: {cache['identical_captions']}.", ""]
     sweep = _load("describe_threshold_sweep")
     if sweep:
         lines += [sweep["note"], ""]

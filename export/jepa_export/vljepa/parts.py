@@ -32,13 +32,26 @@ class TransformerBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_cached(hidden_states, attention_mask)[0]
+
+    def forward_cached(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        past_keys: torch.Tensor | None = None,
+        past_values: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Also attends to `past_keys`/`past_values` (B, heads, P, head width) and returns the keys
+        and values of every position so far: one step of KV-cached decoding."""
         batch, length, width = hidden_states.shape
         qkv = self.qkv(self.attention_norm(hidden_states))
-        qkv = qkv.reshape(batch, length, 3, self.num_heads, width // self.num_heads).permute(2, 0, 3, 1, 4)
-        attended = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=attention_mask)
+        queries, keys, values = qkv.reshape(batch, length, 3, self.num_heads, width // self.num_heads).permute(2, 0, 3, 1, 4)
+        if past_keys is not None and past_values is not None:
+            keys, values = torch.cat([past_keys, keys], dim=2), torch.cat([past_values, values], dim=2)
+        attended = F.scaled_dot_product_attention(queries, keys, values, attn_mask=attention_mask)
         attended = attended.transpose(1, 2).reshape(batch, length, width)
         hidden_states = hidden_states + self.attention_out(attended)
-        return hidden_states + self.mlp(self.mlp_norm(hidden_states))
+        return hidden_states + self.mlp(self.mlp_norm(hidden_states)), keys, values
 
 
 def vjepa2_config(x_encoder: XEncoderConfig, preprocessing: Preprocessing) -> VJEPA2Config:
