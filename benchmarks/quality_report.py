@@ -76,7 +76,19 @@ def render() -> str:
             f"{_number(timing.get('served_no_cache_ms_per_caption', '-'))} |"
             for batch, timing in cache["by_batch_size"].items()
         ]
-        lines += ["", f"{cache['captions']} captions, {cache['tokens_per_caption']:.1f} tokens each; identical captions from every variant: {cache['identical_captions']}.", ""]
+        lines += ["", f"{cache['captions']} captions, {cache['tokens_per_caption']:.1f} tokens each; identical captions from every variant: {cache['identical_captions']}."]
+        shares = {
+            batch: (timing["no_cache_ms_per_caption"] - timing["kv_cache_ms_per_caption"]) / timing["served_no_cache_ms_per_caption"]
+            for batch, timing in cache["by_batch_size"].items()
+            if "served_no_cache_ms_per_caption" in timing
+        }
+        if shares:
+            lines.append(
+                "The KV cache would save " + ", ".join(f"{share:.0%} at batch {batch}" for batch, share in shares.items())
+                + " of a served caption's time, before the cost of sending every layer's keys and values to Triton and back on each "
+                "step (the python backend keeps no state between calls), so the served decoder stays the full-prefix step."
+            )
+        lines.append("")
     sweep = _load("describe_threshold_sweep")
     if sweep:
         lines += [sweep["note"], ""]
