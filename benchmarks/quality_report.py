@@ -69,17 +69,18 @@ def render() -> str:
             lines += _describe_lines(describe)
     cache = _load("decoder_cache")
     if cache:
+        by_batch = sorted(cache["by_batch_size"].items(), key=lambda item: int(item[0]))
         lines += [f"Caption decoder step with or without a KV cache (ONNX Runtime, 1 thread): `{cache['command']}`", ""]
         lines += ["| batch | no cache ms/caption | KV cache ms/caption | KV cache speed-up | served (Triton, no cache) ms/caption |", "|---|---|---|---|---|"]
         lines += [
             f"| {batch} | {timing['no_cache_ms_per_caption']:.3f} | {timing['kv_cache_ms_per_caption']:.3f} | {timing['kv_cache_speedup']:.2f}× | "
             f"{_number(timing.get('served_no_cache_ms_per_caption', '-'))} |"
-            for batch, timing in cache["by_batch_size"].items()
+            for batch, timing in by_batch
         ]
         lines += ["", f"{cache['captions']} captions, {cache['tokens_per_caption']:.1f} tokens each; identical captions from every variant: {cache['identical_captions']}."]
         shares = {
             batch: (timing["no_cache_ms_per_caption"] - timing["kv_cache_ms_per_caption"]) / timing["served_no_cache_ms_per_caption"]
-            for batch, timing in cache["by_batch_size"].items()
+            for batch, timing in by_batch
             if "served_no_cache_ms_per_caption" in timing
         }
         if shares:
