@@ -267,6 +267,15 @@ ROWS: tuple[Row, ...] = (
                 "Rows (video windows) in each Milvus collection.",
                 (Query("max by (collection) (jepa_index_rows)", "{{collection}}"),),
             ),
+            Panel(
+                "Index up",
+                "The gateway's own check that Milvus answers (every few seconds). While DOWN, "
+                "retrieval calls fail with UNAVAILABLE; embedding keeps serving.",
+                (Query("min(jepa_index_up)", "gateway"),),
+                kind="stat",
+                width=6,
+                mappings=UP_MAPPINGS,
+            ),
         ),
     ),
     Row(

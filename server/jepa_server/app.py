@@ -33,9 +33,10 @@ from jepa_server.settings import Settings
 
 log = logging.getLogger("jepa_server")
 
+RETRIEVAL_SERVICE = retrieval_pb2.DESCRIPTOR.services_by_name["RetrievalService"].full_name
 SERVICE_NAMES = (
     embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name,
-    retrieval_pb2.DESCRIPTOR.services_by_name["RetrievalService"].full_name,
+    RETRIEVAL_SERVICE,
     describe_pb2.DESCRIPTOR.services_by_name["DescribeService"].full_name,
 )
 
@@ -70,8 +71,10 @@ class Gateway:
         self.port: int = 0
         self.metrics_port: int = 0
         self._metrics_server = None
-        self._watch_task: asyncio.Task | None = None
+        self._watch_tasks: list[asyncio.Task] = []
         self.ready = asyncio.Event()
+        self._models_serving = False
+        self._index_up = False
 
     async def start(self) -> None:
         options = [
@@ -96,18 +99,38 @@ class Gateway:
             self._metrics_server, _ = start_http_server(self.settings.metrics_port, addr=self.settings.host, registry=self.metrics.registry)
             self.metrics_port = self._metrics_server.server_port
         await self.preparer.start()
+        await self._check_index()
         await self.server.start()
-        self._watch_task = asyncio.create_task(self._watch_triton())
+        self._watch_tasks = [asyncio.create_task(self._watch_triton()), asyncio.create_task(self._watch_index())]
         log.info("gateway listening on %s:%d (metrics :%d)", self.settings.host, self.port, self.metrics_port)
 
     async def _set_serving(self, serving: bool) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        for service in ("", *SERVICE_NAMES):
-            await self.health.set(service, status)
+        self._models_serving = serving
         if serving:
             self.ready.set()
         else:
             self.ready.clear()
+        await self._publish_health()
+
+    async def _publish_health(self) -> None:
+        """The server ("") and every service follow Triton; RetrievalService also needs the index."""
+        for service in ("", *SERVICE_NAMES):
+            serving = self._models_serving and (self._index_up or service != RETRIEVAL_SERVICE)
+            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    async def _check_index(self) -> None:
+        up = await self.index.ping(self.settings.index_health_timeout_s)
+        self.metrics.index_up.set(1 if up else 0)
+        if up != self._index_up:
+            self._index_up = up
+            if not up:
+                log.warning("index at %s is not answering; RetrievalService is NOT_SERVING until it is back", self.settings.index_uri)
+            await self._publish_health()
+
+    async def _watch_index(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.index_health_interval_s)
+            await self._check_index()
 
     async def _load_models(self) -> None:
         """Discover Triton's models and warm each one up: ready means every model has answered."""
@@ -153,8 +176,8 @@ class Gateway:
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop taking calls, let in-flight calls finish within the grace period, release everything."""
         await self._set_serving(False)
-        if self._watch_task:
-            self._watch_task.cancel()
+        for task in self._watch_tasks:
+            task.cancel()
         if self.server:
             await self.server.stop(grace_s)
         await self.backend.close()

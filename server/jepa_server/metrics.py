@@ -94,6 +94,7 @@ class GatewayMetrics:
         self.received_bytes = Counter("jepa_received_bytes", "Request payload bytes", ["method"], registry=self.registry)
         self.index_rows = Gauge("jepa_index_rows", "Rows in the clip index", ["collection"], registry=self.registry)
         self.triton_up = Gauge("jepa_triton_up", "1 when Triton answers its readiness probe", registry=self.registry)
+        self.index_up = Gauge("jepa_index_up", "1 when the clip index (Milvus) answers the gateway's check", registry=self.registry)
         self.embedding_health = EmbeddingHealth(health_window)
         self.registry.register(self.embedding_health)
 

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     index_search_params: dict[str, int] = Field(default_factory=dict)
     # Items of one IndexVideos stream embedded at the same time (reading the stream waits beyond).
     index_concurrency: int = Field(4, ge=1)
+    # How often the gateway checks the index answers (RetrievalService health, jepa_index_up), and
+    # how long one check may take.
+    index_health_interval_s: float = Field(5.0, gt=0)
+    index_health_timeout_s: float = Field(2.0, gt=0)
 
     # Limits (each one is a clear error when exceeded)
     max_message_bytes: int = 64 * MIB

@@ -58,7 +58,7 @@ MANIFESTS = sorted(path for path in K8S.glob("*.yaml") if path.name != "milvus-v
 # and Triton's. Histograms add _bucket/_sum/_count series, Triton's summaries _sum/_count.
 GATEWAY_COUNTERS = {"jepa_requests_total", "jepa_frames_decoded_total", "jepa_received_bytes_total"}
 GATEWAY_GAUGES = {
-    "jepa_requests_in_flight", "jepa_index_rows", "jepa_triton_up",
+    "jepa_requests_in_flight", "jepa_index_rows", "jepa_triton_up", "jepa_index_up",
     "jepa_embedding_norm_mean", "jepa_embedding_pairwise_cosine_mean", "jepa_embedding_effective_rank",
 }
 GATEWAY_HISTOGRAMS = {"jepa_request_duration_seconds", "jepa_stage_duration_seconds"}

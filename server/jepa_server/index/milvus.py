@@ -46,6 +46,7 @@ _OUTPUT_FIELDS = ["video_id", "window_index", "start_seconds", "end_seconds", JS
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 _SERVER_SCHEMES = ("http://", "https://", "tcp://")
 _MAX_QUERY_ROWS = 16384
+_COLLECTION_NOT_LOADED = 101  # Milvus error code: "collection ... is in state 'released'"
 
 
 def collection_name(model: str, version: str, dimension: int, embedding_space: str) -> str:
@@ -143,7 +144,14 @@ class MilvusIndex:
 
     def _guarded(self, job: Callable[..., ResultT], *args: Any) -> ResultT:
         try:
-            return job(self._connected(), *args)
+            try:
+                return job(self._connected(), *args)
+            except MilvusException as error:
+                if error.code != _COLLECTION_NOT_LOADED or not self._ready:
+                    raise
+                # A restarted server has released every collection: load them again, then retry once.
+                self._ready.clear()
+                return job(self._connected(), *args)
         except MilvusException as error:
             raise BackendUnavailable("index", f"{self.backend} at {self.uri} failed: {error.message}") from error
 
@@ -189,6 +197,18 @@ class MilvusIndex:
         return params
 
     # -- the operations
+    async def ping(self, timeout_s: float) -> bool:
+        """True when the index answers: Milvus Lite opens its file, a server lists its collections in time."""
+
+        def job(client: MilvusClient) -> None:
+            client.list_collections(timeout=timeout_s)
+
+        try:
+            await self._run(job)
+        except BackendUnavailable:
+            return False
+        return True
+
     async def replace_video(self, spec: CollectionSpec, video_id: str, windows: Sequence[WindowRow], metadata: dict[str, Any]) -> None:
         """Write every window of a video, replacing whatever rows the id had."""
         rows = [
