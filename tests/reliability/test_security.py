@@ -7,14 +7,15 @@ import logging
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pydantic import ValidationError
 
-from jepa_client import Client, ClientOptions, RetryPolicy, TlsOptions, UnauthenticatedError, UnavailableError
-from jepa_client.v1 import embedding_pb2
-from jepa_server.api.auth import load_tokens
+from jepa_client import Client, ClientOptions, IndexItem, PermissionDeniedError, RetryPolicy, TlsOptions, UnauthenticatedError, UnavailableError
+from jepa_client.v1 import describe_pb2, embedding_pb2, retrieval_pb2
+from jepa_server.api.auth import SCOPES, load_tokens
 from jepa_server.settings import Settings
 from support.calls import RawCaller
 from support.pki import SERVER_NAME, Pki, make_pki
@@ -55,6 +56,13 @@ def token_gateway(start_gateway, tmp_path_factory: pytest.TempPathFactory):
     token_file = tmp_path_factory.mktemp("tokens") / "tokens.txt"
     token_file.write_text(f"# one token per line\n\n{FILE_TOKEN}\n")
     return start_gateway(auth_tokens=", ".join(TOKENS), auth_tokens_file=token_file)
+
+
+@pytest.fixture(scope="module")
+def scoped_gateway(start_gateway, tmp_path_factory: pytest.TempPathFactory):
+    token_file = tmp_path_factory.mktemp("scoped") / "tokens.txt"
+    token_file.write_text("search-only search\nembedder embed,describe\n")
+    return start_gateway(auth_tokens=TOKENS[0], auth_tokens_file=token_file)
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +176,53 @@ def test_tokens_never_reach_the_logs_or_the_settings_repr(token_gateway, caplog:
 
 def test_tokens_come_from_the_environment_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JEPA_AUTH_TOKENS", " one , two,,three ")
-    assert load_tokens(Settings()) == (b"one", b"two", b"three")
+    assert [(grant.token, grant.scopes) for grant in load_tokens(Settings())] == [(b"one", None), (b"two", None), (b"three", None)]
+
+
+def test_a_tokens_file_line_may_name_scopes_and_unknown_scopes_are_refused(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("all-rights\nreader search, embed\n")
+    assert [(grant.token, grant.scopes) for grant in load_tokens(Settings(auth_tokens_file=tokens))] == [
+        (b"all-rights", None), (b"reader", frozenset({"search", "embed"}))
+    ]
+    tokens.write_text("writer index,admin\n")
+    with pytest.raises(ValueError, match=r"line 1: unknown scope admin; scopes are embed, search, index, describe"):
+        load_tokens(Settings(auth_tokens_file=tokens))
+
+
+def test_every_rpc_of_the_protos_belongs_to_exactly_one_scope() -> None:
+    methods = [
+        f"/{service.full_name}/{method.name}"
+        for module in (embedding_pb2, retrieval_pb2, describe_pb2)
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    ]
+    assert len(methods) >= 10
+    for method in methods:
+        assert sum(method.startswith(paths) for paths in SCOPES.values()) == 1, method
+
+
+def test_a_scoped_token_calls_its_scopes_and_gets_permission_denied_elsewhere(scoped_gateway) -> None:
+    def options(token: str) -> ClientOptions:
+        return ClientOptions(address=scoped_gateway.address, retry=NO_RETRY, timeout=10, token=token)
+
+    with Client(options("search-only")) as searcher:
+        assert len(searcher.search(embedding=np.ones(64, np.float32), top_k=1).hits) == 0
+        assert searcher.index_stats().rows == 0
+        with pytest.raises(PermissionDeniedError, match=r"may not call /jepa.v1.RetrievalService/IndexVideos \(needs scope index; holds search\)"):
+            searcher.index_videos([IndexItem("denied/1", np.zeros((8, 64, 64, 3), np.uint8), frames_fps=8)])
+        with pytest.raises(PermissionDeniedError, match=r"needs scope index"):
+            searcher.delete_videos("denied/1")
+        with pytest.raises(PermissionDeniedError, match=r"needs scope embed"):
+            searcher.embed_text(["no"])
+    with Client(options("embedder")) as embedder:
+        assert embedder.embed_text(["yes"]).embeddings.shape == (1, 384)
+        with pytest.raises(PermissionDeniedError, match=r"needs scope search"):
+            embedder.search(embedding=np.ones(64, np.float32))
+    with Client(options(TOKENS[0])) as unrestricted:
+        assert unrestricted.index_stats().rows == 0
+    with pytest.raises(UnauthenticatedError):
+        embed(scoped_gateway.address, token="search-onl")
 
 
 def test_a_tokens_file_without_tokens_is_refused(tmp_path: Path) -> None:
