@@ -88,15 +88,6 @@ def _run_blocks(
     return decoder.lm_head(decoder.norm(hidden_states[:, -1])), torch.stack(keys), torch.stack(values)
 
 
-class _NoCache(torch.nn.Module):
-    def __init__(self, decoder: YDecoder) -> None:
-        super().__init__()
-        self.decoder = decoder
-
-    def forward(self, embedding: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
-        return self.decoder(embedding, token_ids)
-
-
 def _session(path: Path) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
@@ -112,7 +103,7 @@ def export_variants(model: VLJepa, folder: Path) -> dict[str, list[Path]]:
     embedding = torch.nn.functional.normalize(torch.randn(3, dimension), dim=-1)
     past = torch.randn(layers, 3, heads, decoder.num_prefix_tokens + 2, head_width)
     no_cache = export_onnx(
-        _NoCache(decoder), (embedding, torch.full((3, 4), BOS_ID)), ("embedding", "token_ids"), ("next_token_logits",),
+        decoder, (embedding, torch.full((3, 4), BOS_ID)), ("embedding", "token_ids"), ("next_token_logits",),
         folder / "no_cache.onnx", {"embedding": {0: "batch"}, "token_ids": {0: "batch", 1: "prefix"}},
     )
     prefill = export_onnx(

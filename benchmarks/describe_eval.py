@@ -91,6 +91,14 @@ def evaluate(client: Client, settings: DescribeEvalSettings, scratch: Path) -> d
     }
 
 
+def _summary(results: dict) -> str:
+    return (
+        f"threshold {results['threshold']}: decoder calls selective {results['decoder_calls_selective']} vs uniform "
+        f"{results['decoder_calls_uniform']} ({results['decoder_call_reduction']:.2f}x fewer); accuracy selective "
+        f"{results['accuracy_selective']:.3f} vs uniform {results['accuracy_uniform']:.3f}; boundaries hit {results['boundary_hit_rate']:.1%}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_gateway_target(parser)
@@ -98,22 +106,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--videos", type=int, default=DescribeEvalSettings().videos)
     parser.add_argument("--split", choices=["train", "heldout"], default="heldout", help="train: for tuning the threshold")
     parser.add_argument("--threshold", type=float, default=0.0)
+    parser.add_argument("--sweep", type=float, nargs="+", help="evaluate each of these thresholds; writes {runs: [...]} (choose on --split train)")
     parser.add_argument("--segmentation", choices=["", "online", "offline"], default="")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     args = parser.parse_args(argv)
     settings = DescribeEvalSettings(
         checkpoint=args.checkpoint, videos=args.videos, split=args.split, threshold=args.threshold, segmentation=args.segmentation
     )
+    thresholds = args.sweep or [settings.threshold]
     with tempfile.TemporaryDirectory(prefix="describe-eval-") as scratch, served_client(args.address, args.repository, Path(scratch)) as client:
-        results = evaluate(client, settings, Path(scratch))
+        runs = [evaluate(client, settings.model_copy(update={"threshold": threshold}), Path(scratch)) for threshold in thresholds]
+    results = {"runs": runs} if args.sweep else runs[0]
     results["command"] = shlex.join(["python", "-m", "benchmarks.describe_eval", *(sys.argv[1:] if argv is None else argv)])
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    print(
-        f"decoder calls: selective {results['decoder_calls_selective']} vs uniform {results['decoder_calls_uniform']} "
-        f"({results['decoder_call_reduction']:.2f}x fewer); accuracy selective {results['accuracy_selective']:.3f} vs uniform "
-        f"{results['accuracy_uniform']:.3f}; boundaries hit {results['boundary_hit_rate']:.1%}"
-    )
+    for run in runs:
+        print(_summary(run))
     print(f"wrote {args.results}")
 
 

@@ -56,9 +56,7 @@ class MultiEventVideo(BaseModel):
         """(first frame, event) of every non-overlapping window that lies wholly inside one event."""
         starts = range(0, len(self.frames) - frames_per_clip + 1, frames_per_clip)
         return [
-            (start, self.event_at(start))
-            for start in starts
-            if self.event_at(start) is self.event_at(start + frames_per_clip - 1)
+            (start, event) for start in starts if (event := self.event_at(start)) is self.event_at(start + frames_per_clip - 1)
         ]
 
 
