@@ -21,7 +21,8 @@ _EXPORT_SCRIPT = """
 import json, sys
 from pathlib import Path
 from jepa_export.checkpoints import save_random_vjepa2
-from jepa_export.pipeline import ExportSettings, run_export
+from jepa_export.pipeline import run_export
+from jepa_export.settings import ExportSettings
 
 spec = json.loads(sys.argv[1])
 out = Path(spec["output_dir"])
@@ -35,7 +36,7 @@ if spec["preset"]:
     config_file.write_text(json.dumps(config, indent=2))
 report = run_export(ExportSettings(
     output_dir=out, vjepa2=vjepa2, export_text_encoder=spec["text"], targets=["cpu"], parity_batch_sizes=[1, 2],
-    build_fp16=False, tensorrt=False,
+    build_precisions=[], tensorrt=False,
 ))
 sys.exit(0 if report.passed else 1)
 """

@@ -20,7 +20,8 @@ def tiny_vjepa2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory: pytest.TempPathFactory, tiny_vjepa2_dir: Path):
     """A tiny random V-JEPA 2 and the bundled MiniLM, exported for both targets."""
-    from jepa_export.pipeline import ExportSettings, run_export
+    from jepa_export.pipeline import run_export
+    from jepa_export.settings import ExportSettings
 
     output_dir = tmp_path_factory.mktemp("artifacts")
     report = run_export(ExportSettings(output_dir=output_dir, vjepa2=tiny_vjepa2_dir, max_queue_delay_microseconds=2000))

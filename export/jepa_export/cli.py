@@ -12,7 +12,9 @@ from pydantic import ValidationError
 
 from jepa_export.checkpoints import VJEPA2_PRESETS, CheckpointError, save_random_vjepa2
 from jepa_export.parity import ParityThresholds
-from jepa_export.pipeline import ExportSettings, default_thresholds, failed_artifacts, run_export
+from jepa_export.pipeline import run_export
+from jepa_export.report import failed_artifacts
+from jepa_export.settings import PRECISION_ARTIFACTS, ExportSettings, Precision, default_thresholds
 from jepa_export.tensorrt_plan import TensorRTError
 
 EXAMPLES = """examples:
@@ -23,6 +25,8 @@ EXAMPLES = """examples:
   jepa-serve export --vljepa models/vljepa-demo --out artifacts          # VL-JEPA: retrieval and captions
   jepa-serve export --text-encoder ~/models/embeddinggemma-300m          # text encoder only
   jepa-serve export --vjepa2 DIR --dynamic-frames --precision fp16 --target gpu
+  jepa-serve export --vljepa models/vljepa-demo --target cpu --precision int8 --tune   # int8 behind the quality gate, layout measured
+  jepa-serve export --vjepa2 DIR --target cpu --precision bf16 --precision text_encoder=fp32
   jepa-serve export --vjepa2 DIR --threshold onnx_fp16.min_cosine=0.9995 --allow-drift
   jepa-serve export --check artifacts/repository/cpu                    # one request per model in the local Triton
 
@@ -53,8 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--target", action="append", choices=["cpu", "gpu"], help="repository targets (default: both; a tensorrt repository is added when a plan is built)")
     parser.add_argument("--dynamic-frames", action="store_true", help="frame count as a variable axis (multiples of the tubelet size)")
     parser.add_argument("--max-frames", type=int, default=64, help="largest frame count with --dynamic-frames (default 64)")
-    parser.add_argument("--precision", choices=["fp32", "fp16"], default="fp32", help="the ONNX version the repository serves (default fp32)")
+    parser.add_argument(
+        "--precision", action="append", default=[], metavar="[MODEL=]PRECISION",
+        help="the version the repositories serve: fp32 (default), fp16, int8 or bf16 (both cpu target only); MODEL=PRECISION for one model",
+    )
+    parser.add_argument("--build", action="append", default=[], choices=list(PRECISION_ARTIFACTS), help="also build and verify this precision (unloaded version)")
     parser.add_argument("--no-fp16", action="store_true", help="do not build the fp16 ONNX")
+    parser.add_argument("--tune", action="store_true", help="measure graph recipes, runtime, instances and threads per model here and write the fastest")
+    parser.add_argument("--intra-op-threads", type=int, default=0, help="runtime threads per model instance, cpu target (default 0: all cores)")
     parser.add_argument("--no-tensorrt", action="store_true", help="do not build a TensorRT plan even on a GPU")
     parser.add_argument("--tensorrt-opt-batch", type=int, default=8, help="TensorRT profile: the batch size to optimise for (min 1, max --max-batch-size)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where PyTorch and ONNX Runtime run during verification")
@@ -81,6 +91,21 @@ def _thresholds(assignments: list[str]) -> dict[str, ParityThresholds]:
     return thresholds
 
 
+def _precisions(assignments: list[str]) -> tuple[Precision, dict[str, Precision]]:
+    """`--precision int8 --precision text_encoder=fp32` -> ("int8", {"text_encoder": "fp32"})."""
+    default: Precision = "fp32"
+    per_model: dict[str, Precision] = {}
+    for assignment in assignments:
+        model, _, precision = assignment.rpartition("=")
+        if precision not in PRECISION_ARTIFACTS:
+            raise ValueError(f"--precision: got {assignment!r}, expected [MODEL=]PRECISION with PRECISION in {list(PRECISION_ARTIFACTS)}")
+        if model:
+            per_model[model] = precision  # type: ignore[assignment]
+        else:
+            default = precision  # type: ignore[assignment]
+    return default, per_model
+
+
 def check_repository(repository: Path) -> int:
     """`jepa-serve check` runs Triton, so it lives on the server side; call it as a program."""
     return subprocess.call([sys.executable, "-m", "jepa_server.cli", "check", str(repository)])
@@ -95,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             vjepa2 = args.vjepa2
             if args.random_vjepa2:
                 vjepa2 = save_random_vjepa2(Path(scratch) / f"vjepa2-{args.random_vjepa2}", args.random_vjepa2)
+            precision, model_precisions = _precisions(args.precision)
             settings = ExportSettings(
                 output_dir=args.out,
                 vjepa2=vjepa2,
@@ -106,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
                 targets=args.target or ["cpu", "gpu"],
                 dynamic_frames=args.dynamic_frames,
                 max_frames_per_clip=args.max_frames,
-                precision=args.precision,
-                build_fp16=not args.no_fp16,
+                precision=precision,
+                model_precisions=model_precisions,
+                build_precisions=[p for p in dict.fromkeys(["fp16", *args.build]) if p != "fp16" or not args.no_fp16],
+                tune=args.tune,
+                intra_op_threads=args.intra_op_threads,
                 tensorrt=not args.no_tensorrt,
                 tensorrt_opt_batch_size=args.tensorrt_opt_batch,
                 device=args.device,

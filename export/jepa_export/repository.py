@@ -25,6 +25,17 @@ WARMUP_DIR = "warmup"
 _NUMPY_TYPES = {"TYPE_FP32": np.float32, "TYPE_FP16": np.float16, "TYPE_INT64": np.int64, "TYPE_INT32": np.int32}
 
 
+class RuntimeSpec(BaseModel):
+    """`<version>/runtime.json` of the cpu target: which runtime its `model.py` runs the graph with.
+    OpenVINO's `inference_precision` bf16 runs an fp32 graph in bf16 (AVX512-BF16 / AMX CPUs)."""
+
+    runtime: Literal["onnxruntime", "openvino"] = "onnxruntime"
+    inference_precision: Literal["f32", "bf16"] = "f32"
+
+
+RUNTIME_FILE = "runtime.json"
+
+
 class TensorSettings(BaseModel):
     name: str
     data_type: str = "TYPE_FP32"
@@ -74,6 +85,14 @@ class ModelSettings(BaseModel):
     # The versions Triton loads (`version_policy { specific }`); empty = Triton's default (latest).
     served_versions: list[int] = Field(default_factory=list)
     warmup: list[WarmupSettings] = Field(default_factory=list)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(tensor.name for tensor in self.inputs)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(tensor.name for tensor in self.outputs)
 
 
 def _backend(config: mc.ModelConfig, target: Target) -> mc.ModelInstanceGroup.Kind:
@@ -146,11 +165,13 @@ def write_model(
     artifacts: Path | Mapping[int, Path],
     target: Target,
     extra_files: tuple[Path, ...] = (),
+    runtimes: Mapping[int, RuntimeSpec] | None = None,
 ) -> Path:
     """Lay out `<repository>/<model>/config.pbtxt` and one `<version>/` folder per artifact.
 
     `artifacts` maps a version to its `model.onnx` (+ its `model.onnx.data` sidecar, + `model.py`
-    for the cpu target) or `model.plan`; a single path is written as `model.version`.
+    and `runtime.json` for the cpu target: `runtimes`, ONNX Runtime by default) or `model.plan`;
+    a single path is written as `model.version`.
     """
     versions = {model.version: artifacts} if isinstance(artifacts, Path) else dict(artifacts)
     expected_name = "model.plan" if target == "tensorrt" else "model.onnx"
@@ -165,6 +186,8 @@ def write_model(
             _link_or_copy(weights, version_dir / weights.name)
         if target == "cpu":
             shutil.copy2(PYTHON_MODEL_SOURCE, version_dir / "model.py")
+            runtime = (runtimes or {}).get(version, RuntimeSpec())
+            (version_dir / RUNTIME_FILE).write_text(runtime.model_dump_json(indent=2) + "\n")
     (model_dir / "config.pbtxt").write_text(render_config(model, target))
     _write_warmup_files(model_dir, model)
     for extra in extra_files:

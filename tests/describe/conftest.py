@@ -22,10 +22,11 @@ def tiny_vljepa_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def vljepa_repository(tmp_path_factory: pytest.TempPathFactory, tiny_vljepa_dir: Path) -> Path:
-    from jepa_export.pipeline import ExportSettings, run_export
+    from jepa_export.pipeline import run_export
+    from jepa_export.settings import ExportSettings
 
     output_dir = tmp_path_factory.mktemp("vljepa-artifacts")
-    report = run_export(ExportSettings(output_dir=output_dir, vljepa=tiny_vljepa_dir, targets=["cpu"], build_fp16=False, tensorrt=False))
+    report = run_export(ExportSettings(output_dir=output_dir, vljepa=tiny_vljepa_dir, targets=["cpu"], build_precisions=[], tensorrt=False))
     assert report.passed
     return output_dir / "repository" / "cpu"
 

@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from jepa_export.checkpoints import load_text_encoder, load_vjepa2
 from jepa_export.modules import PooledVideoEncoderForExport, TextEncoderForExport, video_encoder_for_export
 from jepa_export.parity import cosine_rows
-from jepa_export.pipeline import ExportSettings, run_export
+from jepa_export.pipeline import run_export
+from jepa_export.settings import ExportSettings
 
 PIXELS = torch.randn(2, 8, 3, 64, 64, generator=torch.Generator().manual_seed(5))
 SENTENCES = ["a dog catching a frisbee", "rain on a window at night, slowly", "chess"]
@@ -130,7 +131,7 @@ def test_every_format_exports_with_fp32_parity(video, text, request, tmp_path):
     text_source = request.getfixturevalue(text)
     settings = ExportSettings(
         output_dir=tmp_path, vjepa2=vjepa2, vjepa2_config=vjepa2_config, text_encoder=text_source,
-        targets=["cpu"], build_fp16=False, tensorrt=False,
+        targets=["cpu"], build_precisions=[], tensorrt=False,
     )
     report = run_export(settings)
     assert report.passed

@@ -24,7 +24,7 @@ def test_fp16_onnx_of_both_models_keeps_cosine_0_999_on_random_and_real_inputs(e
     report = json.loads((output_dir / "export_report.json").read_text())
     for model, real_inputs in (("vjepa2_encoder", "decoded clip"), ("text_encoder", "sentences")):
         fp16 = _artifact(report, model, "onnx_fp16")
-        assert fp16["passed"] and fp16["runtime"].endswith("CPUExecutionProvider")
+        assert fp16["passed"] and fp16["runtime"].startswith("onnxruntime")
         assert {result["inputs"] for result in fp16["parity"]} == {"random b=1", "random b=4", real_inputs}
         assert min(min(result["min_cosine"], result["outputs_min_cosine"]) for result in fp16["parity"]) >= 0.999, model
         assert fp16["neighbours"]["agreement"] >= fp16["thresholds"]["min_neighbour_agreement"]

@@ -15,7 +15,8 @@ from jepa_export.cli import main
 from jepa_export.clips import decode_clips, write_synthetic_video
 from jepa_export.modules import VideoEncoderForExport
 from jepa_export.parity import cosine_rows
-from jepa_export.pipeline import IMAGENET_MEAN, IMAGENET_STD, ExportSettings, run_export
+from jepa_export.pipeline import run_export
+from jepa_export.settings import IMAGENET_MEAN, IMAGENET_STD, ExportSettings
 
 
 def _config(model_dir) -> model_config_pb2.ModelConfig:

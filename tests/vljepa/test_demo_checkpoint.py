@@ -47,6 +47,6 @@ def test_held_out_template_retrieval_reaches_the_acceptance_bar(demo_model):
 
 def test_windows_of_multi_event_videos_are_captioned_nearly_as_well_as_gallery_clips(demo_model):
     # Moments and Describe see these windows; their shapes wrap around the frame edges.
-    metrics = event_window_metrics(demo_model)
+    metrics = event_window_metrics(TorchBackend(demo_model), demo_model.config.preprocessing)
     assert metrics["event_windows"] >= 150
     assert metrics["event_window_caption_accuracy"] >= 0.8

@@ -41,6 +41,8 @@ class EmbeddingBackend(Protocol):
 
     def embed_texts(self, texts: list[str]) -> np.ndarray: ...
 
+    def caption(self, embeddings: np.ndarray) -> list[str]: ...
+
 
 class TorchBackend:
     """The PyTorch model, batched."""
@@ -58,6 +60,9 @@ class TorchBackend:
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         return self.model.embed_texts(texts).numpy()
+
+    def caption(self, embeddings: np.ndarray) -> list[str]:
+        return self.model.caption(torch.from_numpy(embeddings))
 
 
 class RetrievalMetrics(BaseModel):
@@ -154,13 +159,13 @@ def event_window_gallery(preprocessing: Preprocessing, videos: int = EVENT_VIDEO
 
 
 @torch.no_grad()
-def event_window_metrics(model: VLJepa, videos: int = EVENT_VIDEOS) -> dict[str, float]:
+def event_window_metrics(backend: EmbeddingBackend, preprocessing: Preprocessing, videos: int = EVENT_VIDEOS) -> dict[str, float]:
     """Zero-shot classification and decoded-caption accuracy (names shape, colour and direction)
     on `event_window_gallery`."""
-    windows = event_window_gallery(model.config.preprocessing, videos)
-    embeddings = model.embed_videos(normalise_pixels(windows.frames, model.config.preprocessing))
-    predicted = (embeddings @ model.embed_texts(canonical_captions()).T).argmax(dim=1).numpy()
-    named = [attributes.named_in(text) for attributes, text in zip(windows.attributes, model.caption(embeddings))]
+    windows = event_window_gallery(preprocessing, videos)
+    embeddings = backend.embed_videos(normalise_pixels(windows.frames, preprocessing).numpy())
+    predicted = (embeddings @ backend.embed_texts(canonical_captions()).T).argmax(axis=1)
+    named = [attributes.named_in(text) for attributes, text in zip(windows.attributes, backend.caption(embeddings))]
     return {
         "event_window_classification_accuracy": float((predicted == windows.class_indices).mean()),
         "event_window_caption_accuracy": float(np.mean(named)),
@@ -187,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     model = load_vljepa(args.checkpoint)
     gallery = demo_gallery(model.config.preprocessing, args.clips_per_class)
-    metrics = evaluate_backend(TorchBackend(model), gallery, model.config.preprocessing) | event_window_metrics(model)
+    backend = TorchBackend(model)
+    metrics = evaluate_backend(backend, gallery, model.config.preprocessing) | event_window_metrics(backend, model.config.preprocessing)
     record_results(args.results, args.checkpoint, "torch", metrics)
     print(json.dumps(metrics, indent=2))
 

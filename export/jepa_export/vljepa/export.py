@@ -15,18 +15,27 @@ import torch
 from pydantic import BaseModel
 
 from jepa_export import checkpoints
-from jepa_export.pipeline import ExportJob, ExportSettings, model_settings, weights_fingerprint
+from jepa_export.jobs import (
+    VERIFICATION_SENTENCES,
+    ExportJob,
+    JobFactory,
+    model_settings,
+    text_encoder_job,
+    verification_clip,
+    video_parameters,
+    weights_fingerprint,
+)
+from jepa_export.report import QualityCheck
 from jepa_export.repository import EnsembleSettings, EnsembleStep, TensorSettings, WarmupInput, WarmupSettings
+from jepa_export.settings import ExportSettings
 from jepa_export.vljepa.config import BOS_ID, EOS_ID
 from jepa_export.vljepa.model import CheckpointError as VLJepaCheckpointError
 from jepa_export.vljepa.model import VLJepa, load_vljepa, resolve_text_encoder_dir
 from jepa_export.vljepa.parts import num_visual_tokens
+from jepa_export.vljepa.quality import ArtifactFiles, quality_checks
 
 
 class _PredictorForExport(torch.nn.Module):
-    input_names = ("visual_tokens",)
-    output_names = ("video_embedding",)
-
     def __init__(self, model: VLJepa) -> None:
         super().__init__()
         self.predictor = model.predictor
@@ -36,9 +45,6 @@ class _PredictorForExport(torch.nn.Module):
 
 
 class _YEncoderForExport(torch.nn.Module):
-    input_names = ("input_ids", "attention_mask")
-    output_names = ("text_embedding",)
-
     def __init__(self, model: VLJepa) -> None:
         super().__init__()
         self.y_encoder = model.y_encoder
@@ -49,9 +55,6 @@ class _YEncoderForExport(torch.nn.Module):
 
 class _DecoderStepForExport(torch.nn.Module):
     """(embedding (B, D), token prefix (B, L)) -> next-token logits (B, V): one greedy step."""
-
-    input_names = ("embedding", "token_ids")
-    output_names = ("next_token_logits",)
 
     def __init__(self, model: VLJepa) -> None:
         super().__init__()
@@ -66,8 +69,10 @@ class VLJepaExport(BaseModel, arbitrary_types_allowed=True):
 
     # The settings with `vjepa2` pointing at the X-encoder saved as a Hugging Face folder.
     settings: ExportSettings
-    job_factories: list[tuple[str, Callable[[ExportSettings], ExportJob]]]
+    job_factories: list[tuple[str, JobFactory]]
     ensemble: EnsembleSettings
+    # Artifact files by model -> the end-to-end checks of every lower precision (quality.py).
+    quality_gate: Callable[[dict[str, ArtifactFiles]], list[QualityCheck]]
 
 
 def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
@@ -85,6 +90,11 @@ def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
     vocabulary_file.write_text(json.dumps(list(model.config.y_decoder.vocabulary)))
     batch = lambda: torch.export.Dim("batch", min=1, max=4096)  # noqa: E731 - a fresh Dim per job
     max_caption_tokens = model.config.y_decoder.max_tokens
+    geometry = checkpoints.video_geometry(model.x_encoder.vjepa2).model_copy(update={"short_side_override": preprocessing.resize_short_side})
+    with torch.no_grad():
+        # The verification clip through the X-encoder and the predictor: what the later models really see.
+        clip_tokens = model.x_encoder(torch.from_numpy(verification_clip(settings, geometry, preprocessing.frames_per_clip)))
+        clip_embeddings = model.predictor(clip_tokens)
 
     def predictor_job(job_settings: ExportSettings) -> ExportJob:
         return ExportJob(
@@ -98,47 +108,29 @@ def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
             ),
             module=_PredictorForExport(model),
             make_inputs=lambda size: (torch.randn(size, tokens, visual_dim),),
-            extra_inputs={},
+            real_inputs={"decoded clip tokens": (clip_tokens,)},
             dynamic_shapes={"visual_tokens": {0: batch()}},
             tensorrt_profile={"visual_tokens": tuple((size, tokens, visual_dim) for size in (1, job_settings.tensorrt_opt_batch_size, job_settings.max_batch_size))},
             source=f"{settings.vljepa} (predictor)",
         )
 
-    def text_encoder_job(job_settings: ExportSettings) -> ExportJob:
-        max_tokens = model.config.y_encoder.max_tokens
-        ragged = dict(data_type="TYPE_INT64", dims=[-1], allow_ragged_batch=True)
-        encoded = model.tokenize(["a red circle moving left", "a blue square moving up quickly", "a green triangle"])
-        tokens_dim = torch.export.Dim("tokens", min=1, max=max_tokens)
-        profile = ((1, 1), (job_settings.tensorrt_opt_batch_size, 32), (job_settings.max_batch_size, max_tokens))
-        return ExportJob(
-            settings=model_settings(
-                job_settings,
-                name="text_encoder",
-                inputs=[TensorSettings(name="input_ids", **ragged), TensorSettings(name="attention_mask", **ragged)],
-                outputs=[TensorSettings(name="text_embedding", dims=[dimension])],
-                warmup=[
-                    WarmupSettings(
-                        name="zeros_ids_ones_mask",
-                        inputs=[
-                            WarmupInput(name="input_ids", data_type="TYPE_INT64", dims=[8]),
-                            WarmupInput(name="attention_mask", data_type="TYPE_INT64", dims=[8], fill="ones"),
-                        ],
-                    )
-                ],
-                parameters={"jepa.role": "text_encoder", "jepa.embedding_space": space, "jepa.max_tokens": str(max_tokens)},
-            ),
-            module=_YEncoderForExport(model),
-            make_inputs=lambda size: (torch.randint(1000, 20000, (size, 10)), torch.ones(size, 10, dtype=torch.int64)),
-            extra_inputs={"sentences": (encoded["input_ids"], encoded["attention_mask"])},
-            dynamic_shapes={name: {0: batch(), 1: tokens_dim} for name in _YEncoderForExport.input_names},
-            tensorrt_profile={name: profile for name in _YEncoderForExport.input_names},
-            source=f"{settings.vljepa} (y_encoder over {model.config.y_encoder.source})",
-            extra_files=(resolve_text_encoder_dir(model.config.y_encoder.source) / "tokenizer.json",),
+    def y_encoder_job(job_settings: ExportSettings) -> ExportJob:
+        return text_encoder_job(
+            job_settings,
+            _YEncoderForExport(model),
+            resolve_text_encoder_dir(model.config.y_encoder.source) / "tokenizer.json",
+            model.config.y_encoder.max_tokens,
+            model.tokenizer.vocab_size,
+            space,
+            f"{settings.vljepa} (y_encoder over {model.config.y_encoder.source})",
+            sentences=("a red circle moving left", "a blue square moving up quickly", "a green triangle", *VERIFICATION_SENTENCES[:3]),
         )
 
     def text_decoder_job(job_settings: ExportSettings) -> ExportJob:
         vocabulary_size = len(model.config.y_decoder.vocabulary)
         prefix = torch.export.Dim("prefix", min=1, max=max_caption_tokens)
+        rows = len(clip_embeddings)
+        caption_prefix = torch.tensor([BOS_ID, *model.caption_token_ids("a red circle moving")[:-1]]).repeat(rows, 1)
 
         def make_inputs(size: int) -> tuple[torch.Tensor, torch.Tensor]:
             embedding = torch.nn.functional.normalize(torch.randn(size, dimension), dim=-1)
@@ -165,7 +157,10 @@ def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
             ),
             module=_DecoderStepForExport(model),
             make_inputs=make_inputs,
-            extra_inputs={"bos only": (make_inputs(3)[0], torch.full((3, 1), BOS_ID))},
+            real_inputs={
+                "clip embeddings, bos": (clip_embeddings, torch.full((rows, 1), BOS_ID)),
+                "clip embeddings, caption prefix": (clip_embeddings, caption_prefix),
+            },
             dynamic_shapes={"embedding": {0: (shared := batch())}, "token_ids": {0: shared, 1: prefix}},
             tensorrt_profile={
                 "embedding": tuple((size, dimension) for size, _ in profile_prefix),
@@ -188,16 +183,12 @@ def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
         parameters={
             "jepa.role": "video_pipeline",
             "jepa.embedding_space": space,
-            "jepa.frames_per_clip": str(frames),
-            "jepa.crop_size": str(side),
-            "jepa.resize_short_side": str(preprocessing.resize_short_side),
-            "jepa.tubelet_size": str(vjepa2_config.tubelet_size),
-            "jepa.image_mean": ",".join(map(str, preprocessing.image_mean)),
-            "jepa.image_std": ",".join(map(str, preprocessing.image_std)),
+            **video_parameters(frames, side, preprocessing.resize_short_side, vjepa2_config.tubelet_size, preprocessing.image_mean, preprocessing.image_std),
         },
     )
     return VLJepaExport(
         settings=settings.model_copy(update={"vjepa2": x_encoder_dir, "resize_short_side": preprocessing.resize_short_side, "export_text_encoder": False}),
-        job_factories=[("vljepa_predictor", predictor_job), ("text_encoder", text_encoder_job), ("text_decoder", text_decoder_job)],
+        job_factories=[("vljepa_predictor", predictor_job), ("text_encoder", y_encoder_job), ("text_decoder", text_decoder_job)],
         ensemble=ensemble,
+        quality_gate=lambda files: quality_checks(model, files, settings),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -97,20 +98,24 @@ class VLJepa(nn.Module):
     def caption(self, embeddings: torch.Tensor, max_tokens: int | None = None) -> list[str]:
         """Greedy decoding of one caption per embedding (B, D)."""
         limit = min(max_tokens or self.config.y_decoder.max_tokens, self.config.y_decoder.max_tokens)
-        token_ids = torch.full((embeddings.shape[0], 1), BOS_ID, dtype=torch.long)
-        finished = torch.zeros(embeddings.shape[0], dtype=torch.bool)
-        for _ in range(limit):
-            next_ids = self.y_decoder(embeddings, token_ids).argmax(dim=-1)
-            next_ids = torch.where(finished, torch.full_like(next_ids, PAD_ID), next_ids)
-            token_ids = torch.cat([token_ids, next_ids[:, None]], dim=1)
-            finished |= next_ids == EOS_ID
-            if bool(finished.all()):
-                break
-        vocabulary = self.config.y_decoder.vocabulary
-        return [
-            " ".join(vocabulary[index] for index in row[1:].tolist() if index >= len(SPECIAL_TOKENS))
-            for row in token_ids
-        ]
+        return greedy_captions(self.y_decoder, embeddings, self.config.y_decoder.vocabulary, limit)
+
+
+def greedy_captions(
+    next_token_logits: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], embeddings: torch.Tensor, vocabulary: list[str], max_tokens: int
+) -> list[str]:
+    """Greedy decoding with any decoder step (embedding (B, D), prefix (B, L)) -> logits (B, V):
+    the PyTorch Y-decoder or an exported artifact, one loop for both."""
+    token_ids = torch.full((embeddings.shape[0], 1), BOS_ID, dtype=torch.long)
+    finished = torch.zeros(embeddings.shape[0], dtype=torch.bool)
+    for _ in range(max_tokens):
+        next_ids = next_token_logits(embeddings, token_ids).argmax(dim=-1)
+        next_ids = torch.where(finished, torch.full_like(next_ids, PAD_ID), next_ids)
+        token_ids = torch.cat([token_ids, next_ids[:, None]], dim=1)
+        finished |= next_ids == EOS_ID
+        if bool(finished.all()):
+            break
+    return [" ".join(vocabulary[index] for index in row[1:].tolist() if index >= len(SPECIAL_TOKENS)) for row in token_ids]
 
 
 def decoder_vocabulary(words: list[str]) -> list[str]:

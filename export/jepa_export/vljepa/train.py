@@ -295,8 +295,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = TrainSettings(**{name: getattr(args, name) for name in TrainSettings.model_fields if hasattr(args, name)})
     model, log = train(default_config(), settings)
     save_vljepa(model, args.out)
-    metrics = evaluate_backend(TorchBackend(model), demo_gallery(model.config.preprocessing), model.config.preprocessing)
-    metrics |= event_window_metrics(model)
+    backend = TorchBackend(model)
+    metrics = evaluate_backend(backend, demo_gallery(model.config.preprocessing), model.config.preprocessing)
+    metrics |= event_window_metrics(backend, model.config.preprocessing)
     log["heldout"] = metrics
     log["command"] = "python -m jepa_export.vljepa.train " + shlex.join(sys.argv[1:] if argv is None else argv)
     (args.out / TRAIN_LOG).write_text(json.dumps(log) + "\n")
