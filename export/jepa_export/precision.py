@@ -11,6 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
+import onnx
+
 from jepa_export.repository import RUNTIME_FILE, RuntimeSpec
 from jepa_export.settings import Int8Settings
 
@@ -74,6 +76,8 @@ def build_int8(fp32_file: Path, folder: Path, settings: Int8Settings) -> Path:
             op_types_to_quantize=settings.op_types,
             per_channel=settings.per_channel,
             use_external_data_format=fp32_file.with_name(f"{fp32_file.name}.data").is_file(),
+            # Shape inference cannot type the outputs of fused contrib ops (Attention...): they are float.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     finally:
         quantizer_log.setLevel(level)

@@ -28,9 +28,11 @@ VERSIONS: dict[Precision, int] = {"fp32": 1, "fp16": 2, "int8": 3, "bf16": 4}
 def default_thresholds() -> dict[str, ParityThresholds]:
     """fp32 must match to rounding; fp16 keeps direction and neighbours (a drift of the kind users
     reported, cosine 0.65, fails by far). int8 and bf16 are judged on real inputs only (decoded
-    clips, tokenized sentences): random token ids and noise pixels are not what they will see."""
+    clips, tokenized sentences: random token ids and noise pixels are not what they will see), by
+    direction and neighbours; their max |diff| is only a bound against blow-ups (a decoder's logits
+    are not unit vectors), and a VL-JEPA checkpoint also passes `QualityGate` end to end."""
     reduced = ParityThresholds(min_cosine=0.999, max_abs_diff=1e-2, min_neighbour_agreement=0.8)
-    lowered = ParityThresholds(min_cosine=0.995, max_abs_diff=5e-2, min_neighbour_agreement=0.8, real_inputs_only=True)
+    lowered = ParityThresholds(min_cosine=0.995, max_abs_diff=0.25, min_neighbour_agreement=0.8, real_inputs_only=True)
     return {
         "onnx_fp32": ParityThresholds(min_cosine=0.99999, max_abs_diff=1e-4, min_neighbour_agreement=1.0),
         "onnx_fp16": reduced,
@@ -129,5 +131,3 @@ class ExportSettings(BaseModel):
             raise ValueError(f"precision: {sorted(served & CPU_ONLY_PRECISIONS)} is served by the cpu target only; add --target cpu")
         return self
 
-
-TargetName = Literal["cpu", "gpu", "tensorrt"]
