@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from benchmarks.foreign_load import ForeignLoadMeter
 from benchmarks.processes import ServedStack
 from benchmarks.results import Machine, StudyResult, load_average, write_result
 
@@ -59,9 +60,11 @@ class StudyContext:
         self.command = command
         self.machine = Machine.describe()
         self._started = time.monotonic()
+        self.load_meter: ForeignLoadMeter | None = None
 
     def new_result(self, study: str, title: str, question: str) -> StudyResult:
         self._started = time.monotonic()
+        self.load_meter = ForeignLoadMeter()
         return StudyResult(
             study=study, title=title, question=question, command=self.command, machine=self.machine,
             load_average_start=load_average(), settings=self.settings.model_dump(mode="json"),
@@ -70,6 +73,11 @@ class StudyContext:
     def finish(self, result: StudyResult) -> Path:
         result.load_average_end = load_average()
         result.seconds = round(time.monotonic() - self._started, 1)
+        if self.load_meter is not None:
+            result.load = self.load_meter.read()
+            result.foreign_load = result.load.foreign_load
+            for goal in result.goals:
+                goal.foreign_load = result.foreign_load
         return write_result(result, self.settings.results_dir)
 
     def stack(self, repository: Path, name: str, gateway_env: dict[str, str] | None = None) -> ServedStack:

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from benchmarks.results import Plot, StudyResult, read_results  # noqa: E402
+from benchmarks.results import MAX_FOREIGN_LOAD, MAX_RELATIVE_SPREAD, Plot, StudyResult, read_results  # noqa: E402
 from benchmarks.results_markdown import update_section  # noqa: E402
 
 STUDY_ORDER = ("served", "batching", "gateway", "decode", "index", "search")
@@ -82,10 +82,14 @@ def study_markdown(result: StudyResult, analysis_dir: Path, plot: Path | None, m
         f"- command: `{result.command}`",
         f"- machine: {result.machine.summary()}",
         f"- load average (1/5/15 min) at start {result.load_average_start}, at end {result.load_average_end}",
+        f"- foreign load (machine CPU minus ours, cores): {_foreign(result)}; interleaved rounds: {result.interleaved_rounds or 'none'}",
         "",
     ]
     for goal in result.goals:
-        lines.append(f"- **goal** {goal.statement}: measured **{goal.measured:.3g}{goal.unit}** — {goal.verdict}")
+        lines.append(
+            f"- **goal** {goal.statement}: measured **{goal.measured:.3g}{goal.unit}** (median of rounds {goal.rounds_text}; "
+            f"spread {goal.spread:.0%}) — {goal.verdict}"
+        )
     if result.goals:
         lines.append("")
     for table in result.tables:
@@ -103,19 +107,28 @@ def study_markdown(result: StudyResult, analysis_dir: Path, plot: Path | None, m
     return "\n".join(lines)
 
 
+def _foreign(result: StudyResult) -> str:
+    if result.load is None:
+        return "not recorded (a run before the harness measured it)"
+    return f"{result.load.foreign_load:.2f} (machine {result.load.machine_cores:.2f}, ours {result.load.our_cores:.2f}; load average minus ours {result.load.load_average_minus_ours:.2f})"
+
+
 def render_section(results: dict[str, StudyResult], results_dir: Path, analysis_dir: Path, markdown_dir: Path) -> str:
     ordered = [results[name] for name in STUDY_ORDER if name in results] + [r for n, r in results.items() if n not in STUDY_ORDER]
     goals = [(result, goal) for result in ordered for goal in result.goals]
     parts = [
         "## Speed (benchmarks/)", "",
-        "Each study compares two ways of doing one job in one run on the same machine. The machine is "
-        "shared (2 cores, other jobs running), so absolute numbers drift between runs; the ratios are the claims. "
+        "Each study compares two ways of doing one job in one run on the same machine, alternating the two "
+        "sides in interleaved rounds; a goal's number is the median of the per-round ratios. A verdict is "
+        f"*noisy* (never met) when the rounds spread over more than {MAX_RELATIVE_SPREAD:.0%} of their median or when "
+        f"work that is not ours used more than {MAX_FOREIGN_LOAD} cores on average (the machine's CPU time from "
+        "/proc/stat minus the CPU of the benchmark and its children). Run it with nothing else heavy on the machine. "
         "Regenerate with `make bench` (all studies) or `python -m benchmarks run STUDY`; "
         "`python -m benchmarks report` rebuilds this section from the JSON.", "",
     ]
     if goals:
-        parts += ["| goal | measured | verdict | study |", "|---|---|---|---|"]
-        parts += [f"| {goal.statement} | {goal.measured:.3g}{goal.unit} | {goal.verdict} | {result.study} |" for result, goal in goals]
+        parts += ["| goal | measured (median) | rounds | verdict | study |", "|---|---|---|---|---|"]
+        parts += [f"| {goal.statement} | {goal.measured:.3g}{goal.unit} | {goal.rounds_text} | {goal.verdict} | {result.study} |" for result, goal in goals]
         parts.append("")
     for result in ordered:
         parts.append(study_markdown(result, analysis_dir, write_plot(result, results_dir), markdown_dir))

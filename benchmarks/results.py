@@ -7,11 +7,14 @@ import importlib.metadata
 import json
 import os
 import platform
+import statistics
 import time
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
+
+from benchmarks.foreign_load import ForeignLoad
 
 
 class Machine(BaseModel):
@@ -58,8 +61,15 @@ def load_average() -> tuple[float, float, float]:
     return round(one, 2), round(five, 2), round(fifteen, 2)
 
 
+# A goal's verdict is "noisy", never "met" or "missed", past either bound: the per-round ratios
+# spread over more than this share of their median, or others used this many cores on average.
+MAX_RELATIVE_SPREAD = 0.25
+MAX_FOREIGN_LOAD = 0.5
+
+
 class Goal(BaseModel):
-    """One goal from the issue and the ratio this run measured for it."""
+    """One goal from the issue and what this run measured for it: the median of the ratios of
+    interleaved rounds (`rounds`), their spread, and the foreign load of the study."""
 
     name: str
     statement: str
@@ -67,18 +77,40 @@ class Goal(BaseModel):
     threshold: float
     higher_is_better: bool = True
     unit: str = "×"
+    rounds: list[float] = Field(default_factory=list)
+    foreign_load: float | None = None
+
+    @classmethod
+    def from_rounds(cls, rounds: list[float], **fields: object) -> Goal:
+        return cls(measured=round(statistics.median(rounds), 3), rounds=[round(value, 3) for value in rounds], **fields)
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median of the per-round ratios; 0 for a single measurement."""
+        return (max(self.rounds) - min(self.rounds)) / abs(self.measured) if len(self.rounds) > 1 and self.measured else 0.0
+
+    @property
+    def noisy(self) -> bool:
+        return self.spread > MAX_RELATIVE_SPREAD or (self.foreign_load or 0.0) > MAX_FOREIGN_LOAD
 
     @property
     def met(self) -> bool:
-        return self.measured >= self.threshold if self.higher_is_better else self.measured <= self.threshold
+        reached = self.measured >= self.threshold if self.higher_is_better else self.measured <= self.threshold
+        return reached and not self.noisy
 
     @property
     def verdict(self) -> str:
+        if self.noisy:
+            return f"noisy (spread {self.spread:.0%}, foreign load {self.foreign_load or 0:.2f} cores): not a verdict"
         if self.met:
             return "met"
         if self.higher_is_better:
             return f"missed by {(1 - self.measured / self.threshold) * 100:.0f}%" if self.threshold else "missed"
         return f"missed: {self.measured / self.threshold:.2f}× the limit"
+
+    @property
+    def rounds_text(self) -> str:
+        return ", ".join(f"{value:.3g}" for value in self.rounds) if self.rounds else "one measurement"
 
 
 class Table(BaseModel):
@@ -120,6 +152,10 @@ class StudyResult(BaseModel):
     goals: list[Goal] = Field(default_factory=list)
     plots: list[Plot] = Field(default_factory=list)
     peak_rss_mib: dict[str, float] = Field(default_factory=dict)
+    # Rounds in which the two sides of each comparison alternated, and the load that was not ours.
+    interleaved_rounds: int = 0
+    foreign_load: float | None = None
+    load: ForeignLoad | None = None
     # Raw measurements (load points, timings) for anyone who wants more than the tables.
     measurements: dict[str, object] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)

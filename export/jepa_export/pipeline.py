@@ -49,7 +49,8 @@ class BuiltModel(BaseModel, arbitrary_types_allowed=True):
     runners: dict[str, Callable[[], Runner]] = Field(default_factory=dict)
     graph_recipe: str = ""
     graph_candidates: list[GraphCandidate] = Field(default_factory=list)
-    serving: ServingChoice | None = None
+    # Per CPU precision built: runtime, instances and threads measured with `tune`.
+    serving: dict[Precision, ServingChoice] = Field(default_factory=dict)
     tensorrt: tensorrt_plan.TensorRTBuild | None = None
     skipped: dict[str, str] = Field(default_factory=dict)
 
@@ -170,22 +171,24 @@ def _verify(built: BuiltModel, input_sets: list[InputSet], settings: ExportSetti
 
 
 def _tune_serving(name: str, built: BuiltModel, input_sets: list[InputSet], settings: ExportSettings) -> None:
-    """Runtime, instances and threads of the served artifact, measured on its real inputs."""
-    precision = settings.served_precision(name)
+    """Runtime, instances and threads of every verified precision, measured on its real inputs."""
     real = next(input_set for input_set in input_sets if input_set.real)
-    runtimes = [spec for spec in _TUNED_RUNTIMES[precision] if spec.runtime == "onnxruntime" or openvino_installed()]
-    built.serving = choose_serving(
-        built.artifact_dir(precision), runtimes, built.job.settings.output_names, real.feeds,
-        settings.output_dir / "tuning" / name, settings.tune_seconds,
-    )
+    for precision, runtimes in _TUNED_RUNTIMES.items():
+        if built.artifact_dir(precision) is None:
+            continue
+        built.serving[precision] = choose_serving(
+            built.artifact_dir(precision), [spec for spec in runtimes if spec.runtime == "onnxruntime" or openvino_installed()],
+            built.job.settings.output_names, real.feeds, settings.output_dir / "tuning" / name / precision, settings.tune_seconds,
+        )
 
 
 def _served_settings(name: str, built: BuiltModel, settings: ExportSettings) -> ModelSettings:
-    layout = built.serving.chosen if built.serving else None
-    threads = layout.intra_op_threads if layout else settings.intra_op_threads
+    """The model's settings with the instances and threads of its served precision."""
+    layout = built.serving.get(settings.served_precision(name))
+    threads = layout.chosen.intra_op_threads if layout else settings.intra_op_threads
     return built.job.settings.model_copy(
         update={
-            "instance_count": layout.instance_count if layout else settings.instance_count,
+            "instance_count": layout.chosen.instance_count if layout else settings.instance_count,
             "parameters": built.job.settings.parameters | {"jepa.intra_op_threads": str(threads)},
         }
     )
@@ -202,9 +205,10 @@ def _write_repositories(name: str, built: BuiltModel, settings: ExportSettings, 
             continue
         precisions = [p for p in VERSIONS if built.artifact_dir(p) is not None and (target == "cpu" or p not in CPU_ONLY_PRECISIONS)]
         versions = {VERSIONS[p]: built.files[PRECISION_ARTIFACTS[p]] for p in precisions}
-        runtimes = {VERSIONS[p]: RuntimeSpec.model_validate(runtime_spec(built.artifact_dir(p))) for p in precisions}
-        if built.serving is not None:
-            runtimes[VERSIONS[served]] = built.serving.chosen.runtime
+        runtimes = {
+            VERSIONS[p]: built.serving[p].chosen.runtime if p in built.serving else RuntimeSpec.model_validate(runtime_spec(built.artifact_dir(p)))
+            for p in precisions
+        }
         write_model(repository, model.model_copy(update={"served_versions": [VERSIONS[served]]}), versions, target, job.extra_files, runtimes)
 
 

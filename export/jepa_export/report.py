@@ -21,8 +21,9 @@ class ModelReport(BaseModel):
     # The graph recipe the fp32 graph was built with, and every recipe measured (`--tune`).
     graph_recipe: str
     graph_candidates: list[GraphCandidate] = Field(default_factory=list)
-    # Runtime, instances and threads of the served artifact, measured with `--tune`; None = settings.
-    serving: ServingChoice | None = None
+    # Per CPU precision: runtime, instances and threads measured with `--tune` (config.pbtxt takes
+    # the served precision's); empty = the settings' instances and threads.
+    serving: dict[Precision, ServingChoice] = Field(default_factory=dict)
     # Steps that did not run, with the one-line reason (e.g. tensorrt without a GPU).
     skipped: dict[str, str] = Field(default_factory=dict)
     tensorrt_version: str | None = None
@@ -114,9 +115,11 @@ def summary_tables(report: ExportReport) -> list[Table]:
                 speed = "failed parity" if not graph.passed else "-" if graph.ms_per_item is None else f"{graph.ms_per_item:.2f} ms/item"
                 fused = ", ".join(f"{op} {count}" for op, count in graph.fused_ops.items())
                 tuning.add_row(model.name, "graph", f"{graph.recipe} ({fused or 'no fusions'})", speed, "yes" if graph.recipe == model.graph_recipe else "")
-            for layout in model.serving.candidates if model.serving else []:
-                label = f"{layout.runtime.runtime} {layout.runtime.inference_precision}, {layout.instance_count} x {layout.intra_op_threads} threads"
-                tuning.add_row(model.name, "serving", label, f"{layout.items_per_s:.1f} items/s", "yes" if layout == model.serving.chosen else "")
+            for precision, choice in model.serving.items():
+                for layout in choice.candidates:
+                    runtime = layout.runtime.runtime + (f" {layout.runtime.inference_precision}" if layout.runtime.runtime == "openvino" else "")
+                    label = f"{precision}: {runtime}, {layout.instance_count} x {layout.intra_op_threads} threads"
+                    tuning.add_row(model.name, "serving", label, f"{layout.items_per_s:.1f} items/s", "yes" if layout == choice.chosen else "")
         tables.append(tuning)
     if report.quality:
         gate = Table(title="VL-JEPA quality gate (vs fp32 ONNX)", box=box.SIMPLE_HEAD)

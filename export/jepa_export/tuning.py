@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from jepa_export.precision import link_graph, write_runtime
 from jepa_export.repository import RuntimeSpec
-from jepa_export.triton_python_model import load_runtime
+from jepa_export.triton_python_model import DEFAULT_GROUP_OVERHEAD_TOKENS, load_runtime, run_batch
 
 Feeds = dict[str, np.ndarray]
 
@@ -39,11 +39,17 @@ class GraphCandidate(BaseModel):
     error: str | None = None
 
 
-class ServingCandidate(BaseModel):
+class LayoutMeasurement(BaseModel):
+    """Throughput of `instances` runtimes busy at once, and the CPU this process spent per item."""
+
+    items_per_s: float
+    cpu_ms_per_item: float
+
+
+class ServingCandidate(LayoutMeasurement):
     runtime: RuntimeSpec
     instance_count: int
     intra_op_threads: int
-    items_per_s: float
 
 
 class ServingChoice(BaseModel):
@@ -73,27 +79,38 @@ def layouts(cores: int) -> list[tuple[int, int]]:
     return [(instances, cores // instances) for instances in (1, 2, 4) if instances <= cores and cores % instances == 0]
 
 
-def _throughput(artifact_dir: Path, output_names: Sequence[str], feeds: Feeds, instances: int, threads: int, seconds: float) -> float:
+def measure_layout(
+    artifact_dir: Path,
+    output_names: Sequence[str],
+    feeds: Feeds,
+    instances: int,
+    threads: int,
+    seconds: float,
+    group_overhead_tokens: int | None = DEFAULT_GROUP_OVERHEAD_TOKENS,
+) -> LayoutMeasurement:
+    """`instances` runtimes of the artifact, each on its own thread calling it back to back on
+    `feeds` (token batches grouped by length as `model.py` does), for `seconds`."""
     parameters = {"jepa.intra_op_threads": str(threads)}
     runtimes = [load_runtime(artifact_dir, parameters) for _ in range(instances)]
     items = next(iter(feeds.values())).shape[0]
     for runtime in runtimes:
-        runtime.run(list(output_names), feeds)  # warm-up: allocations, kernel choices
+        run_batch(runtime, list(output_names), feeds, group_overhead_tokens)  # warm-up: allocations, kernel choices
     done = [0] * instances
     deadline = time.perf_counter() + seconds
 
     def work(index: int) -> None:
         while time.perf_counter() < deadline:
-            runtimes[index].run(list(output_names), feeds)
+            run_batch(runtimes[index], list(output_names), feeds, group_overhead_tokens)
             done[index] += items
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     workers = [threading.Thread(target=work, args=(index,)) for index in range(instances)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return round(sum(done) / (time.perf_counter() - started), 3)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return LayoutMeasurement(items_per_s=round(sum(done) / elapsed, 3), cpu_ms_per_item=round(1000 * cpu / max(sum(done), 1), 3))
 
 
 def choose_serving(
@@ -114,8 +131,8 @@ def choose_serving(
         link_graph(artifact_dir / "model.onnx", folder)
         write_runtime(folder, runtime)
         for instances, threads in layouts(cores):
-            rate = _throughput(folder, output_names, feeds, instances, threads, seconds)
-            candidates.append(ServingCandidate(runtime=runtime, instance_count=instances, intra_op_threads=threads, items_per_s=rate))
+            measured = measure_layout(folder, output_names, feeds, instances, threads, seconds)
+            candidates.append(ServingCandidate(runtime=runtime, instance_count=instances, intra_op_threads=threads, **measured.model_dump()))
     best = max(candidate.items_per_s for candidate in candidates)
     chosen = min(
         (candidate for candidate in candidates if candidate.items_per_s >= 0.97 * best),
