@@ -25,11 +25,11 @@ class BenchSettings(BaseModel):
     concurrency_sweep: list[int] = Field(default_factory=lambda: list(POWERS_OF_TWO))
     # Video requests take seconds here: a window must hold several rounds of the highest concurrency.
     video_concurrency_sweep: list[int] = Field(default_factory=lambda: [1, 2, 4, 8])
-    served_concurrency: list[int] = Field(default_factory=lambda: [2, 4, 8])
-    eager_batch_sizes: list[int] = Field(default_factory=lambda: [1, 2, 4, 8])
-    text_batch_sizes: list[int] = Field(default_factory=lambda: [1, 8, 32, 128])
+    served_concurrency: list[int] = Field(default_factory=lambda: [2, 4])
+    eager_batch_sizes: list[int] = Field(default_factory=lambda: [1, 4, 8])
+    text_batch_sizes: list[int] = Field(default_factory=lambda: [32, 128])
     duration_s: float = 4.0
-    video_duration_s: float = 15.0
+    video_duration_s: float = 8.0
     warmup_s: float = 2.0
     # Rounds of A/B interleaving where two things are compared at one operating point.
     rounds: int = 3

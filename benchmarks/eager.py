@@ -1,5 +1,7 @@
-"""In-process PyTorch eager baselines, run as `python -m benchmarks.eager SPEC_JSON` in a child
-process so torch's threads never share a process with the load generator. Prints JSON.
+"""In-process PyTorch eager baselines, in a worker process of their own so torch's threads never
+share a process with the load generator: `EagerWorker` starts `python -m benchmarks.eager`, which
+keeps the models loaded and answers one JSON spec per line with one JSON list of points, so a
+study can alternate eager and served measurements round after round.
 
 Video: the exported module itself (V-JEPA 2 -> mean of last hidden states -> L2) on tensors that
 are already decoded and normalised. Text: sentence-transformers' `encode` on the bundled MiniLM.
@@ -9,15 +11,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
+from types import TracebackType
+from typing import Literal
 
 from pydantic import BaseModel
 
 
 class EagerSpec(BaseModel):
-    kind: str  # "video" or "text"
+    kind: Literal["video", "text"]
     checkpoint: str = ""
     batch_sizes: list[int]
     duration_s: float
@@ -30,6 +35,10 @@ class EagerPoint(BaseModel):
     seconds: float
     items_per_s: float
     cpu_s: float
+
+    @property
+    def cpu_ms_per_item(self) -> float:
+        return 1000 * self.cpu_s / max(self.calls * self.batch_size, 1)
 
 
 def _time_calls(function: Callable[[], None], batch_size: int, duration_s: float) -> EagerPoint:
@@ -46,34 +55,86 @@ def _time_calls(function: Callable[[], None], batch_size: int, duration_s: float
     )
 
 
-def measure(spec: EagerSpec) -> list[EagerPoint]:
-    import torch
+class _Models:
+    """Models loaded once per worker, by checkpoint."""
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    points = []
-    with torch.inference_mode():
-        if spec.kind == "video":
+    def __init__(self) -> None:
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        self.loaded: dict[str, object] = {}
+
+    def video(self, checkpoint: str):
+        if checkpoint not in self.loaded:
             from jepa_export.checkpoints import load_vjepa2_hf, video_geometry
             from jepa_export.modules import VideoEncoderForExport
 
-            model = load_vjepa2_hf(spec.checkpoint)
-            geometry = video_geometry(model)
-            encoder = VideoEncoderForExport(model).eval()
-            for batch in spec.batch_sizes:
-                pixels = torch.randn(batch, geometry.frames_per_clip, 3, geometry.crop_size, geometry.crop_size)
-                points.append(_time_calls(lambda: encoder(pixels), batch, spec.duration_s))
-        else:
+            model = load_vjepa2_hf(checkpoint)
+            self.loaded[checkpoint] = (VideoEncoderForExport(model).eval(), video_geometry(model))
+        return self.loaded[checkpoint]
+
+    def text(self):
+        if "text" not in self.loaded:
             from sentence_transformers import SentenceTransformer
 
             from jepa_export.checkpoints import bundled_minilm_dir
 
-            model = SentenceTransformer(str(bundled_minilm_dir()), device="cpu")
-            for batch in spec.batch_sizes:
-                texts = (spec.texts * (1 + batch // max(len(spec.texts), 1)))[:batch]
-                points.append(_time_calls(lambda: model.encode(texts, batch_size=batch, normalize_embeddings=True), batch, spec.duration_s))
-    return points
+            self.loaded["text"] = SentenceTransformer(str(bundled_minilm_dir()), device="cpu")
+        return self.loaded["text"]
+
+    def measure(self, spec: EagerSpec) -> list[EagerPoint]:
+        import torch
+
+        points = []
+        with torch.inference_mode():
+            if spec.kind == "video":
+                encoder, geometry = self.video(spec.checkpoint)
+                for batch in spec.batch_sizes:
+                    pixels = torch.randn(batch, geometry.frames_per_clip, 3, geometry.crop_size, geometry.crop_size)
+                    points.append(_time_calls(lambda: encoder(pixels), batch, spec.duration_s))
+            else:
+                model = self.text()
+                for batch in spec.batch_sizes:
+                    texts = (spec.texts * (1 + batch // max(len(spec.texts), 1)))[:batch]
+                    points.append(_time_calls(lambda: model.encode(texts, batch_size=batch, normalize_embeddings=True), batch, spec.duration_s))
+        return points
+
+
+class EagerWorker:
+    """The worker process; `measure(spec)` sends one spec and waits for its points."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.eager"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+
+    def measure(self, spec: EagerSpec) -> list[EagerPoint]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(spec.model_dump_json() + "\n")
+        answer = self.process.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the eager worker exited with {self.process.wait()}")
+        return [EagerPoint.model_validate(point) for point in json.loads(answer)]
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(30)
+
+    def __enter__(self) -> EagerWorker:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def serve() -> None:
+    """One spec per stdin line, one JSON list of points per stdout line, until stdin closes."""
+    models = _Models()
+    for line in sys.stdin:
+        points = models.measure(EagerSpec.model_validate_json(line))
+        print(json.dumps([point.model_dump() for point in points]), flush=True)
 
 
 if __name__ == "__main__":
-    result = measure(EagerSpec.model_validate_json(sys.argv[1]))
-    print(json.dumps([point.model_dump() for point in result]))
+    serve()

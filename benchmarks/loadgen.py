@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Literal, Protocol
 
 from hdrh.histogram import HdrHistogram
@@ -94,6 +94,11 @@ class Tally:
         self.seconds += other.seconds
         self.cpu.update(other.cpu)
         self.load_samples += other.load_samples
+        return self
+
+    def merge_all(self, others: Iterable[Tally]) -> Tally:
+        for other in others:
+            self.merge(other)
         return self
 
     def point(self, label: str, mode: Literal["closed", "open"], concurrency: int, target_rate_rps: float | None = None) -> LoadPoint:

@@ -17,6 +17,8 @@ from google.protobuf import text_format
 from pydantic import BaseModel
 from tritonclient.grpc import model_config_pb2
 
+from jepa_export.repository import VERSIONS
+
 _EXPORT_SCRIPT = """
 import json, sys
 from pathlib import Path
@@ -36,23 +38,29 @@ if spec["preset"]:
     config_file.write_text(json.dumps(config, indent=2))
 report = run_export(ExportSettings(
     output_dir=out, vjepa2=vjepa2, export_text_encoder=spec["text"], targets=["cpu"], parity_batch_sizes=[1, 2],
-    build_precisions=[], tensorrt=False,
+    build_precisions=spec["precisions"], tensorrt=False, tune=True,
 ))
 sys.exit(0 if report.passed else 1)
 """
 
 
 class ExportedModels(BaseModel):
-    """One export: a V-JEPA 2 of `preset` at `crop_size` and/or the bundled MiniLM."""
+    """One export, as `jepa-export --tune` writes it (graph, runtime, instances and threads measured
+    here): a V-JEPA 2 of `preset` at `crop_size` and/or the bundled MiniLM, with the lower
+    precisions that pass their gate (MiniLM's int8 does not: benchmarks/RESULTS.md)."""
 
     preset: str | None
     crop_size: int = 0
     text: bool = False
 
     @property
+    def precisions(self) -> list[str]:
+        return ["int8", "bf16"] if self.preset else ["bf16"]
+
+    @property
     def key(self) -> str:
         video = f"{self.preset}-{self.crop_size}px" if self.preset else "novideo"
-        return f"{video}{'-text' if self.text else ''}"
+        return f"{video}{'-text' if self.text else ''}-tuned"
 
     def checkpoint_dir(self, cache_dir: Path) -> Path:
         return cache_dir / "exports" / self.key / "checkpoint"
@@ -63,19 +71,28 @@ class ExportedModels(BaseModel):
         if not (output_dir / "export_report.json").is_file():
             shutil.rmtree(output_dir, ignore_errors=True)
             output_dir.mkdir(parents=True)
-            spec = {"output_dir": str(output_dir), "preset": self.preset, "crop_size": self.crop_size, "text": self.text}
+            spec = {"output_dir": str(output_dir), "preset": self.preset, "crop_size": self.crop_size, "text": self.text, "precisions": self.precisions}
             subprocess.run([sys.executable, "-c", _EXPORT_SCRIPT, json.dumps(spec)], check=True)
         return output_dir / "repository" / "cpu"
 
 
 class ServedModel(BaseModel):
-    """A model folder of an exported repository, served under `name`."""
+    """A model folder of an exported repository, served under `name` at `precision`, with the
+    instances and threads the export measured for that precision."""
 
     source: Path
     name: str
+    precision: str = "fp32"
     dynamic_batching: bool = True
     # `parameters` entries to set (e.g. the embedding space, to pair a video model with a text model).
     parameters: dict[str, str] = {}
+
+    def layout(self) -> tuple[int, int] | None:
+        """(instances, threads) of `precision` from the export's report, None when it was not tuned."""
+        report = json.loads((self.source.parents[2] / "export_report.json").read_text())
+        model = next(entry for entry in report["models"] if entry["name"] == self.source.name)
+        chosen = model.get("serving", {}).get(self.precision, {}).get("chosen")
+        return None if chosen is None else (chosen["instance_count"], chosen["intra_op_threads"])
 
 
 def _link_tree(source: Path, destination: Path) -> None:
@@ -99,6 +116,10 @@ def assemble_repository(destination: Path, models: list[ServedModel]) -> Path:
         config_file = target / "config.pbtxt"
         config = text_format.Parse(config_file.read_text(), model_config_pb2.ModelConfig())
         config.name = model.name
+        config.version_policy.specific.ClearField("versions")
+        config.version_policy.specific.versions.append(VERSIONS[model.precision])
+        if (layout := model.layout()) is not None:
+            config.instance_group[0].count, config.parameters["jepa.intra_op_threads"].string_value = layout[0], str(layout[1])
         if not model.dynamic_batching:
             config.ClearField("dynamic_batching")
         for key, value in model.parameters.items():
@@ -136,3 +157,10 @@ def output_dimension(model_dir: Path, output: str) -> int:
     """The last dimension of one output of a model folder's config.pbtxt."""
     config = text_format.Parse((model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
     return int(next(tensor.dims[-1] for tensor in config.output if tensor.name == output))
+
+
+def served_layout(model_dir: Path) -> tuple[int, int]:
+    """(instances, intra-op threads per instance) a model folder's config.pbtxt serves with."""
+    config = text_format.Parse((model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
+    threads = int(config.parameters["jepa.intra_op_threads"].string_value or 0) if "jepa.intra_op_threads" in config.parameters else 0
+    return config.instance_group[0].count or 1, threads or (os.cpu_count() or 1)

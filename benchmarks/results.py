@@ -65,6 +65,8 @@ def load_average() -> tuple[float, float, float]:
 # spread over more than this share of their median, or others used this many cores on average.
 MAX_RELATIVE_SPREAD = 0.25
 MAX_FOREIGN_LOAD = 0.5
+# A ratio from fewer interleaved rounds than this is not a verdict either.
+MIN_ROUNDS = 3
 
 
 class Goal(BaseModel):
@@ -90,8 +92,12 @@ class Goal(BaseModel):
         return (max(self.rounds) - min(self.rounds)) / abs(self.measured) if len(self.rounds) > 1 and self.measured else 0.0
 
     @property
+    def too_few_rounds(self) -> bool:
+        return 0 < len(self.rounds) < MIN_ROUNDS
+
+    @property
     def noisy(self) -> bool:
-        return self.spread > MAX_RELATIVE_SPREAD or (self.foreign_load or 0.0) > MAX_FOREIGN_LOAD
+        return self.too_few_rounds or self.spread > MAX_RELATIVE_SPREAD or (self.foreign_load or 0.0) > MAX_FOREIGN_LOAD
 
     @property
     def met(self) -> bool:
@@ -100,6 +106,8 @@ class Goal(BaseModel):
 
     @property
     def verdict(self) -> str:
+        if self.too_few_rounds:
+            return f"not a verdict: {len(self.rounds)} round(s), {MIN_ROUNDS} needed"
         if self.noisy:
             return f"noisy (spread {self.spread:.0%}, foreign load {self.foreign_load or 0:.2f} cores): not a verdict"
         if self.met:

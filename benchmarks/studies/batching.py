@@ -1,23 +1,32 @@
 """Study 2: Triton's dynamic batching vs none: the same exported model served twice (with and
-without the `dynamic_batching` block), text and video, across the concurrency sweep. The two
-are measured alternately at each concurrency so a change in machine load hits both."""
+without the `dynamic_batching` block, the same instances and threads), text and video, across
+the concurrency sweep. In every round each concurrency measures both, in alternating order, and
+the runtime alone (this process, batch 1 vs batch 32: the most any batcher can gain) is measured
+between the served points, so all three see the same machine."""
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 from pathlib import Path
+
+import numpy as np
 
 from benchmarks.calls import embed_text_call, embed_video_call, gateway_client
 from benchmarks.context import StudyContext
-from benchmarks.loadgen import LoadPoint, closed_loop
-from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer
+from benchmarks.loadgen import LoadPoint, Tally, closed_loop
+from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer, served_layout
+from benchmarks.processes import ServedStack
 from benchmarks.results import Goal, Plot, PlotSeries, Table
-from benchmarks.runtime_scaling import BatchTiming, text_inputs, time_batches, video_inputs
 from benchmarks.triton_metrics import inference_counts, mean_batch_size
 from benchmarks.workloads import sentences
+from jepa_export.tuning import measure_layout
 
 GOAL_CONCURRENCY = 32
-RUNTIME_BATCHES = {"text": [1, 4, 16, 32], "video": [1, 2, 4]}
+# The goal: batched / unbatched throughput at GOAL_CONCURRENCY reaches this share of the ceiling.
+CEILING_SHARE = 0.9
+CEILING_BATCH = 32
+MODES = ("batched", "unbatched")
 
 
 def _repository(context: StudyContext) -> Path:
@@ -30,89 +39,102 @@ def _repository(context: StudyContext) -> Path:
     return assemble_repository(context.scratch("repositories") / "batching", models)
 
 
-async def _measure(context: StudyContext, repository: Path) -> tuple[dict[str, dict[str, list[LoadPoint]]], dict[str, list[float]], dict[str, float]]:
+def _ceiling(repository: Path, seconds: float) -> float:
+    """Runtime alone, text, per-item time at batch 1 over batch 32 (same layout, same grouping)."""
+    model_dir = repository / "text_batched"
+    instances, threads = served_layout(model_dir)
+    version_dir = next(path for path in model_dir.iterdir() if (path / "model.py").is_file())
+    tokenizer, texts = model_tokenizer(model_dir), sentences(256, seed=3)
+
+    def batches(size: int) -> list[dict[str, np.ndarray]]:
+        encoded = (tokenizer.encode(texts[start : start + size]) for start in range(0, len(texts), size))
+        return [{"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask} for tokens in encoded]
+
+    single, batched = (measure_layout(version_dir, ["text_embedding"], batches(size), instances, threads, seconds) for size in (1, CEILING_BATCH))
+    return batched.items_per_s / single.items_per_s
+
+
+async def _served_round(context: StudyContext, stack: ServedStack, repository: Path, round_index: int) -> tuple[dict[str, dict[str, list[Tally]]], dict[str, list[float]]]:
     settings = context.settings
-    points: dict[str, dict[str, list[LoadPoint]]] = {"text": {"batched": [], "unbatched": []}, "video": {"batched": [], "unbatched": []}}
+    tallies: dict[str, dict[str, list[Tally]]] = {kind: {mode: [] for mode in MODES} for kind in ("text", "video")}
     batch_sizes: dict[str, list[float]] = {"text": [], "video": []}
-    with context.stack(repository, "batching") as stack:
-        async with gateway_client(stack.gateway_address) as client:
-            calls = {
-                "text": {mode: embed_text_call(client, sentences(512), model=f"text_{mode}") for mode in ("batched", "unbatched")},
-                "video": {mode: embed_video_call(client, client_frames(repository / "video_batched"), model=f"video_{mode}") for mode in ("batched", "unbatched")},
-            }
-            for kind, duration_s, concurrencies in (
-                ("text", settings.duration_s, settings.concurrency_sweep), ("video", settings.video_duration_s, settings.video_concurrency_sweep)
-            ):
-                for position, concurrency in enumerate(concurrencies):
-                    # Alternate which goes first, so neither always inherits the other's leftovers.
-                    for mode in ("batched", "unbatched") if position % 2 == 0 else ("unbatched", "batched"):
-                        before = inference_counts(stack.triton_metrics_url)
-                        tally = await closed_loop(calls[kind][mode], concurrency, duration_s, settings.warmup_s, stack.meters)
-                        if mode == "batched":
-                            batch_sizes[kind].append(mean_batch_size(before, inference_counts(stack.triton_metrics_url), f"{kind}_batched"))
-                        points[kind][mode].append(tally.point(f"{kind} {mode}", "closed", concurrency))
-        return points, batch_sizes, stack.peak_rss_mib()
-
-
-def _runtime_ceiling(context: StudyContext, repository: Path) -> dict[str, list[BatchTiming]]:
-    """ONNX Runtime alone on the same graphs, after the servers have stopped."""
-    settings = context.settings
-    video_parameters = model_parameters(repository / "video_batched")
-    inputs = {
-        "text": text_inputs(model_tokenizer(repository / "text_batched"), sentences(64, seed=3)),
-        "video": video_inputs(int(video_parameters["jepa.frames_per_clip"]), int(video_parameters["jepa.crop_size"])),
-    }
-    seconds = {"text": settings.duration_s, "video": settings.warmup_s}
-    return {kind: time_batches(repository / f"{kind}_batched", inputs[kind], RUNTIME_BATCHES[kind], seconds[kind]) for kind in inputs}
+    async with gateway_client(stack.gateway_address) as client:
+        calls = {
+            "text": {mode: embed_text_call(client, sentences(512), model=f"text_{mode}") for mode in MODES},
+            "video": {mode: embed_video_call(client, client_frames(repository / "video_batched"), model=f"video_{mode}") for mode in MODES},
+        }
+        for kind, duration_s, concurrencies in (
+            ("text", settings.duration_s, settings.concurrency_sweep), ("video", settings.video_duration_s, settings.video_concurrency_sweep)
+        ):
+            for position, concurrency in enumerate(concurrencies):
+                # Alternate which goes first, so neither always inherits the other's leftovers.
+                for mode in MODES if (position + round_index) % 2 == 0 else MODES[::-1]:
+                    before = inference_counts(stack.triton_metrics_url)
+                    tally = await closed_loop(calls[kind][mode], concurrency, duration_s, settings.warmup_s, stack.meters)
+                    if mode == "batched":
+                        batch_sizes[kind].append(mean_batch_size(before, inference_counts(stack.triton_metrics_url), f"{kind}_batched"))
+                    tallies[kind][mode].append(tally)
+    return tallies, batch_sizes
 
 
 def run(context: StudyContext) -> Path:
+    settings = context.settings
     result = context.new_result(
         "batching", "Dynamic batching vs none",
         "How much throughput does Triton's dynamic batcher add, the same model served with and without it?",
     )
     repository = _repository(context)
-    points, batch_sizes, result.peak_rss_mib = asyncio.run(_measure(context, repository))
-    ceiling = _runtime_ceiling(context, repository)
+    sweeps = {"text": settings.concurrency_sweep, "video": settings.video_concurrency_sweep}
+    rounds: list[dict[str, dict[str, list[Tally]]]] = []
+    batch_sizes: list[dict[str, list[float]]] = []
+    ceilings: list[float] = []
+    with context.stack(repository, "batching") as stack:
+        for round_index in range(settings.rounds):
+            ceilings.append(_ceiling(repository, settings.duration_s))
+            tallies, formed = asyncio.run(_served_round(context, stack, repository, round_index))
+            rounds.append(tallies)
+            batch_sizes.append(formed)
+        result.peak_rss_mib = stack.peak_rss_mib()
+    result.interleaved_rounds = settings.rounds
+
     for kind, unit in (("text", "texts/s"), ("video", "clips/s")):
-        batched, unbatched = points[kind]["batched"], points[kind]["unbatched"]
+        merged = {
+            mode: [
+                Tally().merge_all(round_tallies[kind][mode][index] for round_tallies in rounds).point(f"{kind} {mode}", "closed", concurrency)
+                for index, concurrency in enumerate(sweeps[kind])
+            ]
+            for mode in MODES
+        }
         rows = []
-        for on, off, batch in zip(batched, unbatched, batch_sizes[kind]):
+        for index, (on, off) in enumerate(zip(merged["batched"], merged["unbatched"])):
+            per_round = [r[kind]["batched"][index].items / max(r[kind]["unbatched"][index].items, 1) for r in rounds]
             rows.append([
-                on.concurrency, on.items_per_s, off.items_per_s, round(on.items_per_s / max(off.items_per_s, 1e-9), 2),
-                f"{on.latency.p50_ms:.1f} / {on.latency.p99_ms:.1f}", f"{off.latency.p50_ms:.1f} / {off.latency.p99_ms:.1f}", batch,
+                on.concurrency, on.items_per_s, off.items_per_s, round(statistics.median(per_round), 2), ", ".join(f"{v:.2f}" for v in per_round),
+                f"{on.latency.p50_ms:.1f} / {on.latency.p99_ms:.1f}", f"{off.latency.p50_ms:.1f} / {off.latency.p99_ms:.1f}",
+                round(statistics.median(formed[kind][index] for formed in batch_sizes), 2),
                 f"{on.cpu_ms_per_item.get('triton', 0.0):.1f} / {off.cpu_ms_per_item.get('triton', 0.0):.1f}",
                 sum(on.errors.values()) + sum(off.errors.values()),
             ])
+            if kind == "text" and on.concurrency == GOAL_CONCURRENCY:
+                result.goals.append(Goal.from_rounds(
+                    [ratio / ceiling for ratio, ceiling in zip(per_round, ceilings)], name="dynamic batching, text", threshold=CEILING_SHARE, unit="",
+                    statement=f"dynamic batching's text gain at concurrency {GOAL_CONCURRENCY} ≥ {CEILING_SHARE:g} × the runtime-alone ceiling (batch {CEILING_BATCH} vs 1, same run)",
+                ))
         result.tables.append(Table(
-            title=f"{kind}: {unit} by concurrency",
-            columns=["concurrency", f"batched {unit}", f"unbatched {unit}", "ratio", "batched p50/p99 ms", "unbatched p50/p99 ms", "mean batch formed", "Triton CPU ms/item batched / unbatched", "errors"],
+            title=f"{kind}: {unit} by concurrency (all rounds)",
+            columns=["concurrency", f"batched {unit}", f"unbatched {unit}", "ratio (median of rounds)", "per round", "batched p50/p99 ms", "unbatched p50/p99 ms", "mean batch formed", "Triton CPU ms/item batched / unbatched", "errors"],
             rows=rows,
         ))
-        single = ceiling[kind][0].ms_per_item
-        result.tables.append(Table(
-            title=f"{kind}: ONNX Runtime alone, in-process (the most any batcher can gain here)",
-            columns=["batch", "ms per item", "speed-up over batch 1", "load avg"],
-            rows=[[t.batch_size, t.ms_per_item, round(single / t.ms_per_item, 2), t.load_average_1m] for t in ceiling[kind]],
-        ))
-        result.measurements[f"{kind}_runtime_alone"] = [t.model_dump() for t in ceiling[kind]]
         result.plots.append(Plot(
             title=f"{kind}: throughput", kind="line", x_label="concurrency", y_label=unit, log_x=True,
-            series=[PlotSeries(name=mode, x=[p.concurrency for p in series], y=[p.items_per_s for p in series]) for mode, series in points[kind].items()],
+            series=[PlotSeries(name=mode, x=[p.concurrency for p in series], y=[p.items_per_s for p in series]) for mode, series in merged.items()],
         ))
-        result.plots.append(Plot(
-            title=f"{kind}: p99 latency", kind="line", x_label="concurrency", y_label="p99 ms", log_x=True, log_y=True,
-            series=[PlotSeries(name=mode, x=[p.concurrency for p in series], y=[p.latency.p99_ms for p in series]) for mode, series in points[kind].items()],
-        ))
-        result.measurements[kind] = {mode: [p.model_dump() for p in series] for mode, series in points[kind].items()}
-        result.measurements[f"{kind}_mean_batch_formed"] = batch_sizes[kind]
-    at_goal = [
-        (on, off) for on, off in zip(points["text"]["batched"], points["text"]["unbatched"]) if on.concurrency == GOAL_CONCURRENCY
-    ]
-    if at_goal:
-        on, off = at_goal[0]
-        result.goals.append(Goal(
-            name="dynamic batching, text", statement=f"dynamic batching ≥ 3× text throughput at concurrency {GOAL_CONCURRENCY}",
-            measured=round(on.items_per_s / max(off.items_per_s, 1e-9), 2), threshold=3.0,
-        ))
+        result.measurements[kind] = {mode: [p.model_dump() for p in series] for mode, series in merged.items()}
+    result.tables.append(Table(
+        title=f"text: runtime alone, items/s at batch {CEILING_BATCH} over batch 1 (the most any batcher can gain here)",
+        columns=["round", "ceiling"], rows=[[index + 1, round(ceiling, 3)] for index, ceiling in enumerate(ceilings)],
+    ))
+    result.measurements["text_ceiling"] = ceilings
+    result.measurements["layout"] = served_layout(repository / "text_batched")
+    result.measurements["video_parameters"] = model_parameters(repository / "video_batched")
     return context.finish(result)

@@ -14,7 +14,8 @@ from jepa_export.checkpoints import VJEPA2_PRESETS, CheckpointError, save_random
 from jepa_export.parity import ParityThresholds
 from jepa_export.pipeline import run_export
 from jepa_export.report import failed_artifacts
-from jepa_export.settings import PRECISION_ARTIFACTS, ExportSettings, Precision, default_thresholds
+from jepa_export.repository import PRECISION_ARTIFACTS, Precision
+from jepa_export.settings import ExportSettings, default_thresholds
 from jepa_export.tensorrt_plan import TensorRTError
 
 EXAMPLES = """examples:

@@ -27,8 +27,8 @@ from jepa_export.onnx_export import GraphRecipe, convert_to_fp16, export_onnx, f
 from jepa_export.parity import ArtifactCheck, InputSet, OnnxRunner, Runner, ServedRunner, check_artifact, reference_inputs
 from jepa_export.precision import bf16_unavailable_reason, build_bf16, build_int8, openvino_installed
 from jepa_export.report import ExportReport, ModelReport, QualityCheck, summary_tables
-from jepa_export.repository import ModelSettings, RuntimeSpec, write_ensemble, write_model
-from jepa_export.settings import CPU_ONLY_PRECISIONS, PRECISION_ARTIFACTS, VERSIONS, ExportSettings, Precision
+from jepa_export.repository import CPU_ONLY_PRECISIONS, PRECISION_ARTIFACTS, VERSIONS, ModelSettings, Precision, RuntimeSpec, write_ensemble, write_model
+from jepa_export.settings import ExportSettings
 from jepa_export.tuning import GraphCandidate, ServingChoice, choose_serving, median_ms_per_item
 from jepa_export.triton_python_model import runtime_spec
 

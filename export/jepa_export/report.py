@@ -7,7 +7,7 @@ from rich import box
 from rich.table import Table
 
 from jepa_export.parity import ArtifactCheck
-from jepa_export.settings import Precision
+from jepa_export.repository import Precision
 from jepa_export.tuning import GraphCandidate, ServingChoice
 
 

@@ -20,6 +20,13 @@ from tritonclient.grpc import model_config_pb2 as mc
 # cpu: python backend + ONNX Runtime (the bundled tritonserver); gpu: onnxruntime_onnx (NGC
 # image); tensorrt: tensorrt_plan built on the GPU that will serve it.
 Target = Literal["cpu", "gpu", "tensorrt"]
+# fp32 and fp16 are ONNX graphs for any target; int8 (an ONNX Runtime quantized graph) and bf16
+# (OpenVINO running the fp32 graph in bf16) are CPU precisions, served by the `cpu` target only.
+Precision = Literal["fp32", "fp16", "int8", "bf16"]
+CPU_ONLY_PRECISIONS: frozenset[Precision] = frozenset({"int8", "bf16"})
+# The artifact that serves each precision, and its version folder (the same numbers in every repository).
+PRECISION_ARTIFACTS: dict[Precision, str] = {"fp32": "onnx_fp32", "fp16": "onnx_fp16", "int8": "onnx_int8", "bf16": "openvino_bf16"}
+VERSIONS: dict[Precision, int] = {"fp32": 1, "fp16": 2, "int8": 3, "bf16": 4}
 PYTHON_MODEL_SOURCE = Path(__file__).with_name("triton_python_model.py")
 WARMUP_DIR = "warmup"
 _NUMPY_TYPES = {"TYPE_FP32": np.float32, "TYPE_FP16": np.float16, "TYPE_INT64": np.int64, "TYPE_INT32": np.int32}

@@ -11,18 +11,11 @@ from pydantic import BaseModel, Field, model_validator
 from jepa_export import checkpoints
 from jepa_export.onnx_export import EXTERNAL_DATA_THRESHOLD_BYTES
 from jepa_export.parity import Device, ParityThresholds
-from jepa_export.repository import Target
+from jepa_export.repository import CPU_ONLY_PRECISIONS, PRECISION_ARTIFACTS, Precision, Target
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-# fp32 and fp16 are ONNX graphs for any target; int8 (an ONNX Runtime quantized graph) and bf16
-# (OpenVINO running the fp32 graph in bf16) are CPU precisions, served by the `cpu` target only.
-Precision = Literal["fp32", "fp16", "int8", "bf16"]
-CPU_ONLY_PRECISIONS: frozenset[Precision] = frozenset({"int8", "bf16"})
-# The artifact that serves each precision, and its version folder (the same numbers in every repository).
-PRECISION_ARTIFACTS: dict[Precision, str] = {"fp32": "onnx_fp32", "fp16": "onnx_fp16", "int8": "onnx_int8", "bf16": "openvino_bf16"}
-VERSIONS: dict[Precision, int] = {"fp32": 1, "fp16": 2, "int8": 3, "bf16": 4}
 
 
 def default_thresholds() -> dict[str, ParityThresholds]:

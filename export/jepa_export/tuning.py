@@ -11,6 +11,7 @@ Two choices, each made by timing the real artifact on its real verification inpu
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 import threading
@@ -82,26 +83,29 @@ def layouts(cores: int) -> list[tuple[int, int]]:
 def measure_layout(
     artifact_dir: Path,
     output_names: Sequence[str],
-    feeds: Feeds,
+    feeds: Feeds | Sequence[Feeds],
     instances: int,
     threads: int,
     seconds: float,
     group_overhead_tokens: int | None = DEFAULT_GROUP_OVERHEAD_TOKENS,
 ) -> LayoutMeasurement:
     """`instances` runtimes of the artifact, each on its own thread calling it back to back on
-    `feeds` (token batches grouped by length as `model.py` does), for `seconds`."""
+    `feeds` (one batch, or batches taken in turn; token batches grouped by length as `model.py`
+    does), for `seconds`."""
     parameters = {"jepa.intra_op_threads": str(threads)}
     runtimes = [load_runtime(artifact_dir, parameters) for _ in range(instances)]
-    items = next(iter(feeds.values())).shape[0]
+    batches = [feeds] if isinstance(feeds, dict) else list(feeds)
     for runtime in runtimes:
-        run_batch(runtime, list(output_names), feeds, group_overhead_tokens)  # warm-up: allocations, kernel choices
+        run_batch(runtime, list(output_names), batches[0], group_overhead_tokens)  # warm-up: allocations, kernel choices
     done = [0] * instances
     deadline = time.perf_counter() + seconds
 
     def work(index: int) -> None:
-        while time.perf_counter() < deadline:
-            run_batch(runtimes[index], list(output_names), feeds, group_overhead_tokens)
-            done[index] += items
+        for batch in itertools.cycle(batches):
+            if time.perf_counter() >= deadline:
+                return
+            run_batch(runtimes[index], list(output_names), batch, group_overhead_tokens)
+            done[index] += next(iter(batch.values())).shape[0]
 
     started, cpu_started = time.perf_counter(), time.process_time()
     workers = [threading.Thread(target=work, args=(index,)) for index in range(instances)]

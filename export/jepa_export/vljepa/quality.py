@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from jepa_export.report import QualityCheck
-from jepa_export.settings import PRECISION_ARTIFACTS, ExportSettings, Precision
+from jepa_export.repository import PRECISION_ARTIFACTS, Precision
+from jepa_export.settings import ExportSettings
 from jepa_export.triton_python_model import load_runtime
 from jepa_export.vljepa.evaluate import demo_gallery, evaluate_backend, event_window_metrics
 from jepa_export.vljepa.model import VLJepa, greedy_captions
