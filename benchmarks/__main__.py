@@ -45,9 +45,14 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     if unknown:
         print(f"studies: unknown {unknown}, expected 'all' or some of {list(STUDIES)}", file=sys.stderr)
         return 2
-    if args.quick and "search" in names:
-        names.remove("search")
-        print("search: skipped with --quick (its video model must embed in the text model's 384 dimensions: ViT-S)", flush=True)
+    skipped_when_quick = {
+        "search": "its video model must embed in the text model's 384 dimensions: ViT-S",
+        "model_sizes": "it exports ViT-L and ViT-g, the released sizes (about an hour on 2 cores)",
+    }
+    for name, reason in skipped_when_quick.items():
+        if args.quick and name in names:
+            names.remove(name)
+            print(f"{name}: skipped with --quick ({reason})", flush=True)
     settings = _settings(args)
     context = StudyContext(settings, _command(argv))
     for name in names:

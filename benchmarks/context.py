@@ -31,6 +31,8 @@ class BenchSettings(BaseModel):
     duration_s: float = 4.0
     video_duration_s: float = 8.0
     warmup_s: float = 2.0
+    # Seconds of served load per production-sized model (a ViT-g clip takes ~25 s on 2 cores).
+    model_size_seconds: float = 90.0
     # Rounds of A/B interleaving where two things are compared at one operating point.
     rounds: int = 3
     decode_resolutions: list[tuple[int, int]] = Field(default_factory=lambda: [(360, 640), (1080, 1920)])
@@ -49,7 +51,7 @@ class BenchSettings(BaseModel):
         values: dict[str, object] = dict(
             preset="tiny", video_crops=[64], concurrency_sweep=[1, 2], video_concurrency_sweep=[1, 2], served_concurrency=[2], eager_batch_sizes=[1, 2],
             text_batch_sizes=[1, 8], duration_s=1.0, video_duration_s=1.0, warmup_s=0.5, rounds=1,
-            decode_resolutions=[(90, 160)], decode_repeats=2, index_sizes=[1000], index_queries=10, open_loop_rates=[20.0], overhead_concurrency=[1],
+            decode_resolutions=[(90, 160)], decode_repeats=2, model_size_seconds=2.0, index_sizes=[1000], index_queries=10, open_loop_rates=[20.0], overhead_concurrency=[1],
         )
         return cls(**{**values, **overrides})
 

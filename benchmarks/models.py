@@ -159,6 +159,12 @@ def output_dimension(model_dir: Path, output: str) -> int:
     return int(next(tensor.dims[-1] for tensor in config.output if tensor.name == output))
 
 
+def served_version_dir(model_dir: Path) -> Path:
+    """The version folder config.pbtxt's version policy serves."""
+    config = text_format.Parse((model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
+    return model_dir / str(config.version_policy.specific.versions[0])
+
+
 def served_layout(model_dir: Path) -> tuple[int, int]:
     """(instances, intra-op threads per instance) a model folder's config.pbtxt serves with."""
     config = text_format.Parse((model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())

@@ -115,8 +115,9 @@ def _log_tail(path: Path, lines: int = 25) -> str:
 class ServedStack:
     """`jepa-serve triton` + `jepa-serve serve` on free loopback ports, with a meter on each."""
 
-    def __init__(self, repository: Path, log_dir: Path, gateway_env: dict[str, str] | None = None) -> None:
+    def __init__(self, repository: Path, log_dir: Path, gateway_env: dict[str, str] | None = None, startup_timeout_s: float = 300.0) -> None:
         self.repository = repository.resolve()
+        self.startup_timeout_s = startup_timeout_s
         self.log_dir = log_dir
         self.gateway_env = gateway_env or {}
         grpc_port, http_port, metrics_port, gateway_port, gateway_metrics_port = free_ports(5)
@@ -164,13 +165,14 @@ class ServedStack:
                 return False
         return answer.status == health_pb2.HealthCheckResponse.SERVING
 
-    def start(self, timeout_s: float = 300.0) -> ServedStack:
+    def start(self) -> ServedStack:
+        timeout_s = self.startup_timeout_s
         grpc_port, http_port, metrics_port, gateway_port, gateway_metrics_port = self._ports
         try:
             self._spawn(
                 "triton",
                 ["triton", "--repository", str(self.repository), "--grpc-port", str(grpc_port),
-                 "--http-port", str(http_port), "--metrics-port", str(metrics_port)],
+                 "--http-port", str(http_port), "--metrics-port", str(metrics_port), "--startup-timeout", str(timeout_s)],
                 {},
             )
             self._wait("triton", self._triton_ready, timeout_s)

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from benchmarks.results import MAX_FOREIGN_LOAD, MAX_RELATIVE_SPREAD, Plot, StudyResult, read_results  # noqa: E402
 from benchmarks.results_markdown import update_section  # noqa: E402
 
-STUDY_ORDER = ("served", "batching", "gateway", "decode", "index", "search")
+STUDY_ORDER = ("served", "batching", "gateway", "precision", "model_sizes", "decode", "index", "search")
 
 
 def _draw(axes, plot: Plot) -> None:

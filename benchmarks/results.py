@@ -164,6 +164,8 @@ class StudyResult(BaseModel):
     interleaved_rounds: int = 0
     foreign_load: float | None = None
     load: ForeignLoad | None = None
+    # The study's findings as records, in the shape its issue asks for (precision, model sizes).
+    rows: list[dict[str, object]] = Field(default_factory=list)
     # Raw measurements (load points, timings) for anyone who wants more than the tables.
     measurements: dict[str, object] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.context import StudyContext
-from benchmarks.studies import batching, decode, gateway, index, search, served
+from benchmarks.studies import batching, decode, gateway, index, model_sizes, precision, search, served
 
 StudyRunner = Callable[[StudyContext], Path]
 
@@ -18,4 +18,6 @@ STUDIES: dict[str, StudyRunner] = {
     "decode": decode.run,
     "index": index.run,
     "search": search.run,
+    "precision": precision.run,
+    "model_sizes": model_sizes.run,
 }

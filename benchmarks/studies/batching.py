@@ -15,7 +15,7 @@ import numpy as np
 from benchmarks.calls import embed_text_call, embed_video_call, gateway_client
 from benchmarks.context import StudyContext
 from benchmarks.loadgen import LoadPoint, Tally, closed_loop
-from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer, served_layout
+from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer, served_layout, served_version_dir
 from benchmarks.processes import ServedStack
 from benchmarks.results import Goal, Plot, PlotSeries, Table
 from benchmarks.triton_metrics import inference_counts, mean_batch_size
@@ -43,7 +43,7 @@ def _ceiling(repository: Path, seconds: float) -> float:
     """Runtime alone, text, per-item time at batch 1 over batch 32 (same layout, same grouping)."""
     model_dir = repository / "text_batched"
     instances, threads = served_layout(model_dir)
-    version_dir = next(path for path in model_dir.iterdir() if (path / "model.py").is_file())
+    version_dir = served_version_dir(model_dir)
     tokenizer, texts = model_tokenizer(model_dir), sentences(256, seed=3)
 
     def batches(size: int) -> list[dict[str, np.ndarray]]:

@@ -19,7 +19,7 @@ from benchmarks.calls import embed_text_call, embed_video_call, gateway_client
 from benchmarks.context import StudyContext
 from benchmarks.eager import EagerPoint, EagerSpec, EagerWorker
 from benchmarks.loadgen import LoadPoint, closed_loop
-from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer, served_layout
+from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer, served_layout, served_version_dir
 from benchmarks.processes import ServedStack
 from benchmarks.results import Goal, Plot, PlotSeries, Table
 from benchmarks.workloads import sentences
@@ -57,7 +57,7 @@ def _pixels(frames: np.ndarray, parameters: dict[str, str]) -> np.ndarray:
 def _runtime_alone(repository: Path, variant: Variant, duration_s: float, texts: list[str]) -> LayoutMeasurement:
     model_dir = repository / variant.name
     instances, threads = served_layout(model_dir)
-    version_dir = next(path for path in model_dir.iterdir() if (path / "model.py").is_file())
+    version_dir = served_version_dir(model_dir)
     if variant.kind == "video":
         feeds = [{"pixel_values_videos": _pixels(client_frames(model_dir), model_parameters(model_dir))}]
         outputs = ["clip_embedding"]

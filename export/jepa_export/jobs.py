@@ -14,7 +14,16 @@ from pydantic import BaseModel, Field
 from jepa_export import checkpoints, tensorrt_plan
 from jepa_export.clips import decode_clips, write_synthetic_video
 from jepa_export.modules import TextEncoderForExport, video_encoder_for_export
-from jepa_export.onnx_export import DYNAMO, DYNAMO_ATTENTION, TORCHSCRIPT, TORCHSCRIPT_FUSED_BERT, TORCHSCRIPT_FUSED_VIT, DynamicShapes, GraphRecipe
+from jepa_export.onnx_export import (
+    DYNAMO,
+    DYNAMO_ATTENTION,
+    DYNAMO_ROPE_ATTENTION,
+    TORCHSCRIPT,
+    TORCHSCRIPT_FUSED_BERT,
+    TORCHSCRIPT_FUSED_VIT,
+    DynamicShapes,
+    GraphRecipe,
+)
 from jepa_export.repository import DynamicBatchingSettings, ModelSettings, TensorSettings, WarmupInput, WarmupSettings
 from jepa_export.settings import IMAGENET_MEAN, IMAGENET_STD, ExportSettings
 
@@ -31,7 +40,7 @@ VERIFICATION_SENTENCES = (
 )
 # Graph recipes in the order tried: the first is the default (measured fastest on our CPU machine,
 # benchmarks/RESULTS.md), the rest are measured against it with `--tune`.
-VIDEO_RECIPES = (DYNAMO, DYNAMO_ATTENTION, TORCHSCRIPT_FUSED_VIT)
+VIDEO_RECIPES = (DYNAMO_ROPE_ATTENTION, DYNAMO, DYNAMO_ATTENTION, TORCHSCRIPT_FUSED_VIT)
 TEXT_RECIPES = (TORCHSCRIPT_FUSED_BERT, TORCHSCRIPT, DYNAMO)
 
 
@@ -60,6 +69,8 @@ class ExportJob(BaseModel, arbitrary_types_allowed=True):
     source: str
     extra_files: tuple[Path, ...] = ()
     graph_recipes: tuple[GraphRecipe, ...] = (DYNAMO,)
+    # Most visual tokens one input can hold: the size of rotary tables (`GraphRecipe.rope_tables`).
+    max_visual_tokens: int = 0
 
 
 def model_settings(settings: ExportSettings, **fields) -> ModelSettings:
@@ -145,6 +156,7 @@ def video_encoder_job(settings: ExportSettings) -> ExportJob:
         },
         source=f"{settings.vjepa2}" + (f" ({settings.vjepa2_weights})" if Path(settings.vjepa2).is_file() else ""),
         graph_recipes=VIDEO_RECIPES,
+        max_visual_tokens=geometry.visual_tokens(frame_range[2]),
     )
 
 

@@ -37,16 +37,19 @@ class GraphRecipe(BaseModel):
         so its pattern is recognisable).
     opset: the ONNX opset; 23 and above turn SDPA into the `Attention` op (dynamo only).
     fuse: the `onnxruntime.transformers` optimizer model type (`bert`, `vit`) run over the graph.
+    rope_tables: V-JEPA 2's rotary embedding as constant tables (`jepa_export.rope`).
     """
 
     name: str
     exporter: Literal["dynamo", "torchscript"] = "dynamo"
     opset: int = 20
     fuse: Literal["bert", "vit"] | None = None
+    rope_tables: bool = False
 
 
 DYNAMO = GraphRecipe(name="dynamo")
 DYNAMO_ATTENTION = GraphRecipe(name="dynamo-attention", opset=23)
+DYNAMO_ROPE_ATTENTION = GraphRecipe(name="dynamo-rope-attention", opset=23, rope_tables=True)
 TORCHSCRIPT = GraphRecipe(name="torchscript", exporter="torchscript", opset=17)
 TORCHSCRIPT_FUSED_BERT = GraphRecipe(name="torchscript-fused", exporter="torchscript", opset=17, fuse="bert")
 TORCHSCRIPT_FUSED_VIT = GraphRecipe(name="torchscript-fused", exporter="torchscript", opset=17, fuse="vit")

@@ -7,6 +7,7 @@ Settings are `jepa_export.settings`, the models `jepa_export.jobs`, the report `
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import sys
@@ -26,6 +27,7 @@ from jepa_export.jobs import ExportJob, JobFactory, bundled_text_encoder_job, vi
 from jepa_export.onnx_export import GraphRecipe, convert_to_fp16, export_onnx, fuse_graph
 from jepa_export.parity import ArtifactCheck, InputSet, OnnxRunner, Runner, ServedRunner, check_artifact, reference_inputs
 from jepa_export.precision import bf16_unavailable_reason, build_bf16, build_int8, openvino_installed
+from jepa_export.rope import tabulated_rope
 from jepa_export.report import ExportReport, ModelReport, QualityCheck, summary_tables
 from jepa_export.repository import CPU_ONLY_PRECISIONS, PRECISION_ARTIFACTS, VERSIONS, ModelSettings, Precision, RuntimeSpec, write_ensemble, write_model
 from jepa_export.settings import ExportSettings
@@ -76,10 +78,11 @@ def _cpu_runner(folder: Path, job: ExportJob) -> Callable[[], Runner]:
 
 
 def _export_graph(recipe: GraphRecipe, job: ExportJob, path: Path, settings: ExportSettings) -> dict[str, int]:
-    export_onnx(
-        job.module, job.make_inputs(2), job.settings.input_names, job.settings.output_names, path, job.dynamic_shapes,
-        settings.external_data_threshold_bytes, recipe,
-    )
+    with tabulated_rope(job.module, job.max_visual_tokens) if recipe.rope_tables else contextlib.nullcontext():
+        export_onnx(
+            job.module, job.make_inputs(2), job.settings.input_names, job.settings.output_names, path, job.dynamic_shapes,
+            settings.external_data_threshold_bytes, recipe,
+        )
     return fuse_graph(path, recipe.fuse, job.module) if recipe.fuse else {}
 
 

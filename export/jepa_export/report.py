@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 from rich import box
 from rich.table import Table
 
@@ -48,6 +48,7 @@ class QualityCheck(BaseModel):
     max_r_at_1_loss: float
     max_caption_accuracy_loss: float
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
         return (

@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     triton.add_argument("--grpc-port", type=int)
     triton.add_argument("--http-port", type=int)
     triton.add_argument("--metrics-port", type=int)
+    triton.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to load every model (large models take minutes on a CPU)")
     serve = commands.add_parser("serve", help="run the gRPC gateway in front of a running Triton")
     serve.add_argument("--triton-url", dest="triton_url", help="Triton gRPC address (default 127.0.0.1:8001)")
     _add_gateway_options(serve)
@@ -118,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "triton":
         return run_triton_forever(
-            LocalTritonOptions(repository=args.repository, grpc_port=args.grpc_port, http_port=args.http_port, metrics_port=args.metrics_port)
+            LocalTritonOptions(
+                repository=args.repository, grpc_port=args.grpc_port, http_port=args.http_port, metrics_port=args.metrics_port,
+                startup_timeout_s=args.startup_timeout,
+            )
         )
     if args.command == "serve":
         asyncio.run(serve_forever(_settings(args)))

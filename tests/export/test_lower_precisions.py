@@ -1,0 +1,148 @@
+"""int8 and bf16 on the CPU: built from the fp32 graph, judged on real inputs, served by the
+runtime `runtime.json` names, refused when they drift; and `--tune` writes what it measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2
+
+from jepa_export.cli import main
+from jepa_export.parity import cosine_rows
+from jepa_export.precision import bf16_unavailable_reason
+from jepa_export.triton_python_model import length_groups, load_runtime
+
+BF16_MISSING = bf16_unavailable_reason()
+
+
+def _config(model_dir: Path) -> model_config_pb2.ModelConfig:
+    return text_format.Parse((model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
+
+
+def _artifact(report: dict, model: str, artifact: str) -> dict:
+    entry = next(entry for entry in report["models"] if entry["name"] == model)
+    return next(check for check in entry["artifacts"] if check["artifact"] == artifact)
+
+
+@pytest.fixture(scope="module")
+def int8_export(tmp_path_factory: pytest.TempPathFactory, tiny_vjepa2_dir: Path) -> Path:
+    """The tiny V-JEPA 2 serving int8, bf16 built beside it, serving layout measured (--tune)."""
+    output_dir = tmp_path_factory.mktemp("int8")
+    builds = [] if BF16_MISSING else ["--build", "bf16"]
+    code = main([
+        "--vjepa2", str(tiny_vjepa2_dir), "--no-text-encoder", "--out", str(output_dir), "--target", "cpu", "--no-tensorrt",
+        "--precision", "int8", *builds, "--tune", "--parity-batches", "2",
+    ])
+    assert code == 0
+    return output_dir
+
+
+def test_int8_is_version_3_run_by_onnx_runtime_and_judged_on_the_decoded_clip(int8_export: Path):
+    report = json.loads((int8_export / "export_report.json").read_text())
+    int8 = _artifact(report, "vjepa2_encoder", "onnx_int8")
+    assert int8["passed"] and int8["runtime"].startswith("onnxruntime")
+    judged = {result["inputs"]: result["judged"] for result in int8["parity"]}
+    assert judged == {"random b=2": False, "decoded clip": True}
+    model_dir = int8_export / "repository" / "cpu" / "vjepa2_encoder"
+    assert list(_config(model_dir).version_policy.specific.versions) == [3]
+    assert json.loads((model_dir / "3" / "runtime.json").read_text())["runtime"] == "onnxruntime"
+    # Quantized: the graph holds integer weights and dynamic quantization of activations.
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(model_dir / "3" / "model.onnx")).graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} & ops or "DynamicQuantizeMatMul" in ops
+
+
+@pytest.mark.skipif(BF16_MISSING is not None, reason=f"bf16: {BF16_MISSING}")
+def test_bf16_is_the_fp32_graph_run_by_openvino_in_bf16_and_stays_within_0_995(int8_export: Path):
+    report = json.loads((int8_export / "export_report.json").read_text())
+    bf16 = _artifact(report, "vjepa2_encoder", "openvino_bf16")
+    assert bf16["passed"] and "openvino" in bf16["runtime"] and bf16["runtime"].endswith("bf16")
+    version_dir = int8_export / "repository" / "cpu" / "vjepa2_encoder" / "4"
+    assert json.loads((version_dir / "runtime.json").read_text()) == {"runtime": "openvino", "inference_precision": "bf16"}
+    pixels = np.random.default_rng(0).standard_normal((2, 8, 3, 64, 64)).astype(np.float32)
+    fp32 = load_runtime(version_dir.parent / "1", {}).run(["clip_embedding"], {"pixel_values_videos": pixels})[0]
+    bf16_embedding = load_runtime(version_dir, {}).run(["clip_embedding"], {"pixel_values_videos": pixels})[0]
+    assert 0.995 <= cosine_rows(fp32, bf16_embedding).min() < 1.0 - 1e-7  # close, and really a different precision
+
+
+def test_tune_writes_the_measured_layout_and_reports_every_candidate(int8_export: Path):
+    report = json.loads((int8_export / "export_report.json").read_text())
+    (model,) = report["models"]
+    int8 = model["serving"]["int8"]
+    layouts = {(c["instance_count"], c["intra_op_threads"]) for c in int8["candidates"]}
+    assert layouts == {(1, 2), (2, 1)} and all(c["items_per_s"] > 0 and c["cpu_ms_per_item"] > 0 for c in int8["candidates"])
+    assert int8["chosen"]["items_per_s"] >= 0.97 * max(c["items_per_s"] for c in int8["candidates"])
+    config = _config(int8_export / "repository" / "cpu" / "vjepa2_encoder")
+    assert config.instance_group[0].count == int8["chosen"]["instance_count"]
+    assert config.parameters["jepa.intra_op_threads"].string_value == str(int8["chosen"]["intra_op_threads"])
+    recipes = {candidate["recipe"]: candidate for candidate in model["graph_candidates"]}
+    assert set(recipes) == {"dynamo", "dynamo-attention", "torchscript-fused"}
+    fastest = min((c for c in recipes.values() if c["passed"]), key=lambda candidate: candidate["ms_per_item"])
+    assert model["graph_recipe"] == fastest["recipe"]
+    assert recipes["torchscript-fused"]["fused_ops"].get("SkipLayerNormalization", 0) > 0
+
+
+def _outlier_vjepa2(directory: Path) -> Path:
+    """A tiny V-JEPA 2 with a few huge weights per matrix: a per-tensor int8 scale then rounds
+    every ordinary weight to zero, which per-channel scales would not."""
+    from jepa_export.checkpoints import load_vjepa2_hf, save_random_vjepa2
+
+    model = load_vjepa2_hf(save_random_vjepa2(directory, "tiny", seed=5))
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if name.endswith("weight") and parameter.ndim == 2 and "encoder.layer." in name:
+                parameter[0, 0] = 400.0 * parameter.abs().max()
+    model.save_pretrained(directory)
+    return directory
+
+
+def test_a_broken_quantization_is_refused_and_nothing_is_written(tmp_path: Path, capsys):
+    from jepa_export.pipeline import run_export
+    from jepa_export.settings import ExportSettings, Int8Settings
+
+    settings = ExportSettings(
+        output_dir=tmp_path / "out", vjepa2=_outlier_vjepa2(tmp_path / "outliers"), export_text_encoder=False, targets=["cpu"],
+        tensorrt=False, build_precisions=[], precision="int8", int8=Int8Settings(per_channel=False), parity_batch_sizes=[1],
+    )
+    report = run_export(settings)
+    (model,) = report.models
+    checks = {check.artifact: check for check in model.artifacts}
+    assert checks["onnx_fp32"].passed and not checks["onnx_int8"].passed
+    real = next(result for result in checks["onnx_int8"].parity if result.inputs == "decoded clip")
+    assert real.judged and real.min_cosine < 0.995
+    assert report.repositories == {} and not (tmp_path / "out" / "repository" / "cpu").exists()
+    assert "onnx_int8" in capsys.readouterr().err  # the table names the refused artifact
+
+
+def test_cli_refuses_int8_for_the_gpu_target_with_exit_2(tmp_path: Path, capsys):
+    assert main(["--random-vjepa2", "tiny", "--out", str(tmp_path), "--precision", "int8", "--target", "gpu"]) == 2
+    assert "cpu target only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lengths", [[5, 5, 5, 5], [3, 30, 4, 31, 29, 2], [1], list(range(1, 33))])
+def test_length_groups_are_the_cheapest_cut_of_the_sorted_rows(lengths):
+    order, bounds = length_groups(np.array(lengths), overhead_tokens=8)
+    sorted_lengths = np.array(lengths)[order]
+    assert list(sorted_lengths) == sorted(lengths) and bounds[0][0] == 0 and bounds[-1][1] == len(lengths)
+    assert all(stop == next_start for (_, stop), (next_start, _) in zip(bounds, bounds[1:]))
+
+    def cost(cuts: list[tuple[int, int]]) -> int:
+        return sum((stop - start) * int(sorted_lengths[stop - 1]) + 8 for start, stop in cuts)
+
+    # Exhaustive over every cut of up to 8 rows; against the two trivial cuts beyond.
+    if len(lengths) <= 8:
+        import itertools
+
+        best = min(
+            cost([(a, b) for a, b in zip((0, *cut), (*cut, len(lengths)))])
+            for size in range(len(lengths))
+            for cut in itertools.combinations(range(1, len(lengths)), size)
+        )
+        assert cost(bounds) == best
+    assert cost(bounds) <= min(cost([(0, len(lengths))]), cost([(i, i + 1) for i in range(len(lengths))]))
