@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
@@ -82,42 +81,47 @@ def test_tune_writes_the_measured_layout_and_reports_every_candidate(int8_export
     assert config.instance_group[0].count == int8["chosen"]["instance_count"]
     assert config.parameters["jepa.intra_op_threads"].string_value == str(int8["chosen"]["intra_op_threads"])
     recipes = {candidate["recipe"]: candidate for candidate in model["graph_candidates"]}
-    assert set(recipes) == {"dynamo", "dynamo-attention", "torchscript-fused"}
+    assert set(recipes) == {"dynamo-rope-attention", "dynamo", "dynamo-attention", "torchscript-fused"}
     fastest = min((c for c in recipes.values() if c["passed"]), key=lambda candidate: candidate["ms_per_item"])
     assert model["graph_recipe"] == fastest["recipe"]
     assert recipes["torchscript-fused"]["fused_ops"].get("SkipLayerNormalization", 0) > 0
 
 
-def _outlier_vjepa2(directory: Path) -> Path:
-    """A tiny V-JEPA 2 with a few huge weights per matrix: a per-tensor int8 scale then rounds
-    every ordinary weight to zero, which per-channel scales would not."""
-    from jepa_export.checkpoints import load_vjepa2_hf, save_random_vjepa2
+def test_a_broken_quantization_is_refused_and_nothing_is_written(tmp_path: Path, monkeypatch, capsys):
+    """A quantizer whose int8 weights come out scrambled with scales 50x too large (mis-ordered
+    channels, a wrong scale) stands for any broken quantization: the gate must refuse it and
+    write no repository."""
+    import onnx
+    from onnx import numpy_helper
 
-    model = load_vjepa2_hf(save_random_vjepa2(directory, "tiny", seed=5))
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if name.endswith("weight") and parameter.ndim == 2 and "encoder.layer." in name:
-                parameter[0, 0] = 400.0 * parameter.abs().max()
-    model.save_pretrained(directory)
-    return directory
+    from jepa_export import pipeline
+    from jepa_export.precision import build_int8
 
+    def scrambled_int8(fp32_file, folder, settings):
+        destination = build_int8(fp32_file, folder, settings)
+        model = onnx.load(str(destination))
+        for tensor in model.graph.initializer:
+            weights = numpy_helper.to_array(tensor)
+            if tensor.data_type == onnx.TensorProto.INT8:
+                broken = np.random.default_rng(0).permutation(weights.ravel()).reshape(weights.shape)
+            elif tensor.name.endswith("_scale"):
+                broken = weights * np.float32(50)
+            else:
+                continue
+            tensor.CopyFrom(numpy_helper.from_array(broken, tensor.name))
+        onnx.save(model, str(destination))
+        return destination
 
-def test_a_broken_quantization_is_refused_and_nothing_is_written(tmp_path: Path, capsys):
-    from jepa_export.pipeline import run_export
-    from jepa_export.settings import ExportSettings, Int8Settings
-
-    settings = ExportSettings(
-        output_dir=tmp_path / "out", vjepa2=_outlier_vjepa2(tmp_path / "outliers"), export_text_encoder=False, targets=["cpu"],
-        tensorrt=False, build_precisions=[], precision="int8", int8=Int8Settings(per_channel=False), parity_batch_sizes=[1],
-    )
-    report = run_export(settings)
-    (model,) = report.models
-    checks = {check.artifact: check for check in model.artifacts}
-    assert checks["onnx_fp32"].passed and not checks["onnx_int8"].passed
-    real = next(result for result in checks["onnx_int8"].parity if result.inputs == "decoded clip")
-    assert real.judged and real.min_cosine < 0.995
-    assert report.repositories == {} and not (tmp_path / "out" / "repository" / "cpu").exists()
-    assert "onnx_int8" in capsys.readouterr().err  # the table names the refused artifact
+    monkeypatch.setattr(pipeline, "build_int8", scrambled_int8)
+    arguments = ["--random-vjepa2", "tiny", "--no-text-encoder", "--no-tensorrt", "--target", "cpu", "--parity-batches", "1", "--precision", "int8"]
+    assert main([*arguments, "--out", str(tmp_path)]) == 1
+    assert "vjepa2_encoder/onnx_int8 missed the verification thresholds; nothing written" in capsys.readouterr().err
+    report = json.loads((tmp_path / "export_report.json").read_text())
+    assert _artifact(report, "vjepa2_encoder", "onnx_fp32")["passed"]
+    int8 = _artifact(report, "vjepa2_encoder", "onnx_int8")
+    real = next(result for result in int8["parity"] if result["inputs"] == "decoded clip")
+    assert not int8["passed"] and real["judged"] and real["min_cosine"] < 0.995
+    assert report["repositories"] == {} and not (tmp_path / "repository" / "cpu").exists()
 
 
 def test_cli_refuses_int8_for_the_gpu_target_with_exit_2(tmp_path: Path, capsys):
