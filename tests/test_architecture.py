@@ -69,3 +69,20 @@ def test_front_ends_import_core_types_never_adapter_types():
 )
 def test_the_stages_meet_only_through_files(package, never):
     assert offenders(python_files(package), lambda module: _top(module) in never) == []
+
+
+@pytest.mark.parametrize(
+    ("package", "other"),
+    [(SERVER, "jepa_export"), (EXPORT, "jepa_server"), (MEDIA, "jepa_server"), (MEDIA, "jepa_export")],
+    ids=["server-runs-no-export", "export-runs-no-server", "media-runs-no-server", "media-runs-no-export"],
+)
+def test_no_stage_runs_another_stage_by_module_name(package, other):
+    """Not even as `python -m other` in a subprocess: each stage has its own command."""
+    assert [str(file.relative_to(CHECKOUT)) for file in python_files(package) if other in file.read_text()] == []
+
+
+def test_jepa_serve_has_no_export_or_bench_command():
+    from jepa_server.cli import build_parser
+
+    commands = next(action for action in build_parser()._actions if action.dest == "command").choices
+    assert set(commands) == {"triton", "serve", "up", "check", "demo"}
