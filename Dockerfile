@@ -3,6 +3,7 @@
 #   docker build --target export  -t jepa-serve/export  .
 #   docker run --gpus all -v "$PWD/artifacts:/workspace/artifacts" jepa-serve/export --target gpu --out artifacts ...
 # Both images install the project from the same sources; only the export image has torch.
+# The gateway gets the client distribution (clients/, the gRPC stubs) and jepa-serve[server].
 
 ARG PYTHON_VERSION=3.11
 ARG NGC_TAG=25.06
@@ -19,8 +20,9 @@ COPY pyproject.toml README.md ./
 COPY clients ./clients
 COPY server ./server
 COPY export ./export
+COPY media ./media
 # The gateway never imports torch: fail the build if any dependency pulled it in.
-RUN pip install --no-cache-dir "./[server]" \
+RUN pip install --no-cache-dir ./clients "./[server]" \
  && python -c "import importlib.util, sys; sys.exit('torch is in the gateway image' if importlib.util.find_spec('torch') else 0)"
 
 # ---------------------------------------------------------------------------------------------
@@ -53,9 +55,9 @@ FROM nvcr.io/nvidia/pytorch:${NGC_TAG}-py3 AS export
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY clients ./clients
 COPY server ./server
 COPY export ./export
+COPY media ./media
 COPY deploy/docker/export_requirements.py /tmp/export_requirements.py
 RUN python /tmp/export_requirements.py pyproject.toml > /tmp/export-requirements.txt \
  && python -c "import importlib.metadata as m; print('torch==' + m.version('torch'))" > /tmp/torch-constraint.txt \
@@ -63,6 +65,6 @@ RUN python /tmp/export_requirements.py pyproject.toml > /tmp/export-requirements
  && pip install --no-cache-dir --no-deps ./ \
  && rm /tmp/export-requirements.txt /tmp/torch-constraint.txt /tmp/export_requirements.py
 WORKDIR /workspace
-# The export package directly: `jepa-serve` (the server's CLI) needs the server's dependencies.
-ENTRYPOINT ["python", "-m", "jepa_export"]
+# The export stage's own command; the server's (`jepa-serve`) needs the [server] extra, not installed here.
+ENTRYPOINT ["jepa-export"]
 CMD ["--help"]

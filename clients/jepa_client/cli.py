@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 from jepa_client import cli_retrieval
 from jepa_client.client import Client
 from jepa_client.errors import JepaError
-from jepa_client.options import DEFAULT_ADDRESS, ClientOptions, TlsOptions
+from jepa_client.options import ADDRESS_VARIABLE, DEFAULT_ADDRESS, ClientOptions, TlsOptions, default_address
 from jepa_client.results import Caption, ModelInfo, TextEmbeddings, VideoEmbedding
 
 _SHOWN_VALUES = 4
@@ -54,11 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--address",
-        default=os.environ.get("JEPA_ADDRESS", DEFAULT_ADDRESS),
-        help="gateway host:port (env JEPA_ADDRESS; default %(default)s)",
-    )
+    parser.add_argument("--address", help=f"gateway host:port (default: env {ADDRESS_VARIABLE}, else {DEFAULT_ADDRESS})")
     token = parser.add_mutually_exclusive_group()
     token.add_argument("--token", help="bearer token sent with every call")
     token.add_argument("--token-file", type=Path, help="file holding the bearer token")
@@ -116,7 +111,7 @@ def _options(args: argparse.Namespace) -> ClientOptions:
     tls = None
     if args.tls or args.tls_ca or args.tls_cert or args.tls_key or args.tls_server_name:
         tls = TlsOptions.from_files(args.tls_ca, args.tls_cert, args.tls_key, args.tls_server_name)
-    return ClientOptions(address=args.address, tls=tls, token=token, timeout=args.timeout)
+    return ClientOptions(address=args.address or default_address(), tls=tls, token=token, timeout=args.timeout)
 
 
 def _describe_model(model: ModelInfo) -> str:

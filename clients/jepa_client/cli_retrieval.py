@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from jepa_client.client import Client
 from jepa_client.convert import IndexItem
@@ -100,18 +100,31 @@ def _batches(items: Sequence[tuple[str, Path]], size: int) -> Iterator[Sequence[
         yield items[start : start + size]
 
 
-def _progress_bar(total: int) -> Any:
-    """A tqdm bar on stderr when tqdm is installed (the SDK does not require it), else None."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="video", file=sys.stderr, dynamic_ncols=True)
+class _Progress:
+    """Videos done out of all, on one line of stderr redrawn in place; silent when stderr is not a
+    terminal (logs and pipes get the summary line only). Standard library only: the SDK needs
+    grpcio, protobuf and numpy, nothing else."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream
+        self.live = stream.isatty()
+
+    def update(self, count: int) -> None:
+        self.done += count
+        if self.live:
+            self.stream.write(f"\rindexing: {self.done}/{self.total} videos")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\n")
 
 
 def _index(args: argparse.Namespace, files: list[tuple[str, Path]], metadata: dict[str, Any], client: Client) -> int:
     indexed = windows = skipped = failed = 0
-    bar = _progress_bar(len(files))
+    progress = _Progress(len(files), sys.stderr)
     try:
         for batch in _batches(files, args.batch):
             present = set() if args.reindex else set(client.index_stats(model=args.model, ids=[video_id for video_id, _ in batch]).indexed_ids)
@@ -127,11 +140,9 @@ def _index(args: argparse.Namespace, files: list[tuple[str, Path]], metadata: di
                     else:
                         failed += 1
                         print(f"jepa: {item.id}: {item.code.name}: {item.error}", file=sys.stderr)
-            if bar is not None:
-                bar.update(len(batch))
+            progress.update(len(batch))
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
     print(f"indexed {indexed} videos ({windows} windows), skipped {skipped} already indexed, failed {failed}")
     return 1 if failed else 0
 

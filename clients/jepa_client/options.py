@@ -13,8 +13,14 @@ import grpc
 from jepa_client.retry import RetryPolicy
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+ADDRESS_VARIABLE = "JEPA_ADDRESS"
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _USER_AGENT = "jepa-client/0.1"
+
+
+def default_address() -> str:
+    """The gateway a client reaches when given none: JEPA_ADDRESS when set, else 127.0.0.1:50051."""
+    return os.environ.get(ADDRESS_VARIABLE) or DEFAULT_ADDRESS
 
 
 def _read(path: str | os.PathLike[str] | None) -> bytes | None:
@@ -59,7 +65,7 @@ class TlsOptions:
 class ClientOptions:
     """Everything a client needs to reach a jepa-serve gateway.
 
-    address: host:port of the gateway.
+    address: host:port of the gateway (default: JEPA_ADDRESS, else 127.0.0.1:50051).
     tls: TLS settings; None = plaintext (local development only).
     token: sent as `authorization: Bearer <token>` metadata on every call.
     timeout: default deadline of a call in seconds, retries included; None = no deadline.
@@ -67,7 +73,7 @@ class ClientOptions:
     retry: backoff of idempotent calls after UNAVAILABLE.
     """
 
-    address: str = DEFAULT_ADDRESS
+    address: str = field(default_factory=default_address)
     tls: TlsOptions | None = None
     token: str | None = None
     timeout: float | None = 60.0

@@ -1,9 +1,9 @@
-"""`jepa-serve export`: command line of the export stage (`python -m jepa_export`)."""
+"""`jepa-export`: the export stage's command. Its only link to the server is what it writes: a
+model repository (checked by `jepa-serve check`) and, for the demo, media files."""
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from jepa_export.checkpoints import VJEPA2_PRESETS, CheckpointError, save_random_vjepa2
+from jepa_export.demo.media import DemoMediaSettings, write_demo_media
 from jepa_export.parity import ParityThresholds
 from jepa_export.pipeline import run_export
 from jepa_export.report import failed_artifacts
@@ -19,26 +20,27 @@ from jepa_export.settings import ExportSettings, default_thresholds
 from jepa_export.tensorrt_plan import TensorRTError
 
 EXAMPLES = """examples:
-  jepa-serve export --vjepa2 ~/models/vjepa2-vitl-fpc64-256 --out artifacts
-  jepa-serve export --vjepa2 ~/models/vjepa2-vitl-fpc16-256-ssv2        # classifier: attentive-pooler embedding
-  jepa-serve export --vjepa2 vitl.pt --weights target_encoder --vjepa2-config config.json   # official .pt
-  jepa-serve export --random-vjepa2 tiny --out artifacts                # random weights, for trying it out
-  jepa-serve export --vljepa models/vljepa-demo --out artifacts          # VL-JEPA: retrieval and captions
-  jepa-serve export --text-encoder ~/models/embeddinggemma-300m          # text encoder only
-  jepa-serve export --vjepa2 DIR --dynamic-frames --precision fp16 --target gpu
-  jepa-serve export --vljepa models/vljepa-demo --target cpu --precision int8 --tune   # int8 behind the quality gate, layout measured
-  jepa-serve export --vjepa2 DIR --target cpu --precision bf16 --precision text_encoder=fp32
-  jepa-serve export --vjepa2 DIR --threshold onnx_fp16.min_cosine=0.9995 --allow-drift
-  jepa-serve export --check artifacts/repository/cpu                    # one request per model in the local Triton
+  jepa-export --vjepa2 ~/models/vjepa2-vitl-fpc64-256 --out artifacts
+  jepa-export --vjepa2 ~/models/vjepa2-vitl-fpc16-256-ssv2        # classifier: attentive-pooler embedding
+  jepa-export --vjepa2 vitl.pt --weights target_encoder --vjepa2-config config.json   # official .pt
+  jepa-export --random-vjepa2 tiny --out artifacts                # random weights, for trying it out
+  jepa-export --vljepa models/vljepa-demo --out artifacts          # VL-JEPA: retrieval and captions
+  jepa-export --text-encoder ~/models/embeddinggemma-300m          # text encoder only
+  jepa-export --vjepa2 DIR --dynamic-frames --precision fp16 --target gpu
+  jepa-export --vljepa models/vljepa-demo --target cpu --precision bf16 --tune   # bf16 behind the quality gate, layout measured
+  jepa-export --vjepa2 DIR --target cpu --precision int8 --precision text_encoder=fp32 --build bf16
+  jepa-export --vjepa2 DIR --threshold onnx_fp16.min_cosine=0.9995 --allow-drift
+  jepa-export demo-media --checkpoint models/vljepa-demo --out artifacts/demo-media   # for `jepa-serve demo`
+Then load the repository in Triton and send one request per model: jepa-serve check artifacts/repository/cpu
 
-exit codes: 0 exported and verified; 1 an artifact missed its thresholds (see export_report.json)
-or the check failed; 2 a checkpoint or option that cannot be used.
+exit codes: 0 exported and verified; 1 an artifact missed its thresholds (see export_report.json);
+2 a checkpoint or option that cannot be used.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="jepa-serve export",
+        prog="jepa-export",
         description=(
             "Export JEPA checkpoints to ONNX (fp32, fp16) and, on a GPU, TensorRT; verify every artifact "
             "against PyTorch fp32; write a Triton model repository and export_report.json."
@@ -77,7 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-queue-delay-us", type=int, default=1000, help="Triton dynamic batching queue delay")
     parser.add_argument("--instances", type=int, default=1, help="Triton model instances per model")
     parser.add_argument("--no-warmup", action="store_true", help="no model_warmup in config.pbtxt")
-    parser.add_argument("--check", type=Path, metavar="REPO", help="only load REPO in the local Triton and run one request per model")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", help="instead of exporting a model:")
+    media = commands.add_parser(
+        "demo-media", help="write the VL-JEPA demo's videos and ground truth (for `jepa-serve demo`)",
+        description="Render the held-out demo gallery and multi-event videos as H.264 mp4 files, with demo.json (the ground truth).",
+    )
+    defaults = DemoMediaSettings()
+    media.add_argument("--checkpoint", type=Path, default=defaults.checkpoint, help="VL-JEPA checkpoint whose clip geometry the videos follow (default %(default)s)")
+    media.add_argument("--out", dest="media_out", type=Path, default=defaults.output_dir, help="output folder (default %(default)s)")
+    media.add_argument("--clips-per-class", type=int, default=defaults.clips_per_class, help="gallery clips per class, 48 classes (default %(default)s)")
+    media.add_argument("--event-videos", type=int, default=defaults.event_videos, help="multi-event videos (default %(default)s)")
+    media.add_argument("--describe-videos", type=int, default=defaults.describe_videos, help="multi-event videos to caption (default %(default)s)")
     return parser
 
 
@@ -107,15 +119,24 @@ def _precisions(assignments: list[str]) -> tuple[Precision, dict[str, Precision]
     return default, per_model
 
 
-def check_repository(repository: Path) -> int:
-    """`jepa-serve check` runs Triton, so it lives on the server side; call it as a program."""
-    return subprocess.call([sys.executable, "-m", "jepa_server.cli", "check", str(repository)])
+def demo_media(args: argparse.Namespace) -> int:
+    try:
+        settings = DemoMediaSettings(
+            checkpoint=args.checkpoint, output_dir=args.media_out, clips_per_class=args.clips_per_class,
+            event_videos=args.event_videos, describe_videos=args.describe_videos,
+        )
+        manifest = write_demo_media(settings)
+    except (ValidationError, OSError) as error:
+        print(f"jepa-export demo-media: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {manifest}; run the demo with: jepa-serve demo --repository REPOSITORY --media {settings.output_dir}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.check is not None:
-        return check_repository(args.check)
+    if args.command == "demo-media":
+        return demo_media(args)
     with tempfile.TemporaryDirectory() as scratch:
         try:
             vjepa2 = args.vjepa2
@@ -151,20 +172,22 @@ def main(argv: list[str] | None = None) -> int:
                 warmup=not args.no_warmup,
             )
         except (ValidationError, ValueError) as error:
-            print(f"jepa-serve export: {error}", file=sys.stderr)
+            print(f"jepa-export: {error}", file=sys.stderr)
             return 2
         try:
             report = run_export(settings)
         except CheckpointError as error:
-            print(f"jepa-serve export: {error}", file=sys.stderr)
+            print(f"jepa-export: {error}", file=sys.stderr)
             return 2
         except TensorRTError as error:
-            print(f"jepa-serve export: {error}", file=sys.stderr)
+            print(f"jepa-export: {error}", file=sys.stderr)
             return 1
     failed = failed_artifacts(report)
     if failed and not settings.allow_drift:
-        print(f"jepa-serve export: {', '.join(failed)} missed the verification thresholds; nothing written to the repository (see {args.out / 'export_report.json'}; --allow-drift to write anyway)", file=sys.stderr)
+        print(f"jepa-export: {', '.join(failed)} missed the verification thresholds; nothing written to the repository (see {args.out / 'export_report.json'}; --allow-drift to write anyway)", file=sys.stderr)
         return 1
+    if "cpu" in settings.targets:
+        print(f"load it in the local Triton, one request per model: jepa-serve check {args.out / 'repository' / 'cpu'}")
     return 0
 
 

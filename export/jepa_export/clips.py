@@ -1,10 +1,6 @@
-"""Real video inputs for verification: a synthetic clip encoded and decoded with PyAV, then
-preprocessed with the gateway's recipe, so artifacts are compared on what Triton will really see.
-
-The recipe (short side to `resize_short_side` with FFmpeg's bilinear scaler, centre crop, /255,
-ImageNet mean/std, channels first) is written out here because the export stage must not import
-the server; `docs/repository-format.md` is the contract both follow.
-"""
+"""Real video inputs for verification: a synthetic clip encoded with PyAV, then decoded and
+preprocessed by `jepa_media`, the code the gateway serves with, so artifacts are compared on what
+Triton will really see."""
 
 from __future__ import annotations
 
@@ -13,8 +9,11 @@ from pathlib import Path
 
 import av
 import numpy as np
+from jepa_media import ClipGeometry, DecodeLimits, SamplingPlan, prepare_video
 
 from jepa_export.checkpoints import VideoGeometry
+
+MAX_VERIFICATION_WINDOWS = 64
 
 
 def write_synthetic_video(path: Path, scenes: int, frames_per_scene: int, width: int = 320, height: int = 240, fps: int = 16) -> Path:
@@ -45,24 +44,11 @@ def write_synthetic_video(path: Path, scenes: int, frames_per_scene: int, width:
     return path
 
 
-def _resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
-    scale = short_side / min(width, height)
-    return max(short_side, round(width * scale)), max(short_side, round(height * scale))
-
-
 def decode_clips(path: Path, geometry: VideoGeometry, frames_per_clip: int, image_mean: tuple[float, ...], image_std: tuple[float, ...]) -> np.ndarray:
-    """Decode every frame, cut consecutive windows of `frames_per_clip`: float32 (W, T, 3, S, S)."""
-    crop = geometry.crop_size
-    frames = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            width, height = _resized_size(frame.width, frame.height, geometry.resize_short_side)
-            rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="BILINEAR")
-            top, left = (height - crop) // 2, (width - crop) // 2
-            frames.append(rgb[top : top + crop, left : left + crop])
-    windows = len(frames) // frames_per_clip
-    if windows == 0:
-        raise ValueError(f"{path}: {len(frames)} frames decoded, need at least {frames_per_clip}")
-    clips = np.stack(frames[: windows * frames_per_clip]).reshape(windows, frames_per_clip, crop, crop, 3)
-    pixels = (clips.astype(np.float32) * np.float32(1 / 255) - np.asarray(image_mean, np.float32)) / np.asarray(image_std, np.float32)
-    return np.ascontiguousarray(np.moveaxis(pixels, -1, -3))
+    """Every frame, cut into consecutive windows of `frames_per_clip`: float32 (W, T, 3, S, S)."""
+    clip_geometry = ClipGeometry(
+        frames_per_clip=frames_per_clip, crop_size=geometry.crop_size, resize_short_side=geometry.resize_short_side,
+        tubelet_size=geometry.tubelet_size, image_mean=tuple(image_mean), image_std=tuple(image_std),
+    )
+    plan = SamplingPlan(frames_per_clip=frames_per_clip, max_windows=MAX_VERIFICATION_WINDOWS)
+    return prepare_video(path, clip_geometry, plan, DecodeLimits(), field=str(path)).pixel_values

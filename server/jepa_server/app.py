@@ -25,7 +25,7 @@ from jepa_server.core.describe import Describer
 from jepa_server.core.embedding import Embedder
 from jepa_server.core.registry import ModelRegistry
 from jepa_server.core.retrieval import Retriever
-from jepa_server.errors import BackendUnavailable, GatewayError
+from jepa_server.errors import BackendUnavailable, GatewayError, MalformedRepository
 from jepa_server.index.milvus import MilvusIndex
 from jepa_server.media.pool import VideoPreparer
 from jepa_server.metrics import GatewayMetrics
@@ -42,15 +42,20 @@ SERVICE_NAMES = (
 
 
 class _NotReadyRegistry(ModelRegistry):
-    """Stands in until Triton's models are discovered: every lookup answers UNAVAILABLE."""
+    """Stands in until Triton's models are loaded: every lookup answers why they are not (Triton not
+    ready yet: UNAVAILABLE; a malformed repository: FAILED_PRECONDITION naming model and parameter)."""
 
-    def __init__(self) -> None:
+    def __init__(self, reason: GatewayError) -> None:
         super().__init__({}, Path(), token_bucket=1)
+        self.reason = reason
 
     def video_model(self, name: str):
-        raise BackendUnavailable("triton", "the gateway has not loaded its models from Triton yet")
+        raise self.reason
 
     text_model = decoder_for = video_model
+
+
+NOT_LOADED_YET = BackendUnavailable("triton", "the gateway has not loaded its models from Triton yet")
 
 
 class Gateway:
@@ -59,7 +64,7 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.backend = TritonBackend(settings.triton_url, settings.triton_timeout_s)
         self.preparer = VideoPreparer(settings.decode_workers, settings.max_concurrent_decodes)
-        self.embedder = Embedder(_NotReadyRegistry(), self.backend, self.preparer, self.metrics, settings)
+        self.embedder = Embedder(_NotReadyRegistry(NOT_LOADED_YET), self.backend, self.preparer, self.metrics, settings)
         self.index = MilvusIndex(
             settings.index_uri, settings.index_type, settings.index_build_params, settings.index_search_params, settings.max_windows
         )
@@ -83,7 +88,7 @@ class Gateway:
         ]
         self.server = grpc.aio.server(options=options, interceptors=_interceptors(self.settings))
         embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(
-            build_embedding_servicer(self.embedder, self.guard, self.settings), self.server
+            build_embedding_servicer(self.embedder, self.guard), self.server
         )
         retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(build_retrieval_servicer(self.retriever, self.guard, self.settings), self.server)
         describe_pb2_grpc.add_DescribeServiceServicer_to_server(build_describe_servicer(self.describer, self.guard, self.settings), self.server)
@@ -157,6 +162,7 @@ class Gateway:
     async def _watch_triton(self, interval_s: float = 1.0) -> None:
         """Follow Triton's readiness: NOT_SERVING while it is down, reload models when it is back."""
         loaded = False
+        refusal = ""
         while True:
             up = await self.backend.is_ready()
             self.metrics.triton_up.set(1 if up else 0)
@@ -165,7 +171,13 @@ class Gateway:
                     await self._load_models()
                     loaded = True
                     await self._set_serving(True)
-                except (GatewayError, Exception) as error:  # noqa: BLE001 - retried on the next tick
+                except MalformedRepository as error:
+                    # Refused, not guessed: calls answer why until Triton serves a repository that is whole.
+                    self.embedder.registry = _NotReadyRegistry(error)
+                    if str(error) != refusal:
+                        refusal = str(error)
+                        log.error("refusing the repository Triton serves: %s", error)
+                except Exception as error:  # noqa: BLE001 - retried on the next tick
                     log.warning("models not ready yet: %s", error)
             elif not up and loaded:
                 loaded = False

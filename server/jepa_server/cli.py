@@ -1,30 +1,26 @@
-"""`jepa-serve`: export models, run the local Triton, run the gateway, or all of it at once."""
+"""`jepa-serve`: run the local Triton, the gateway, or both; check a repository; run the demo.
+
+Models come from the export stage's own command (`jepa-export`); the two meet only through the
+model repository it writes.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
 
-from jepa_server.settings import Settings
-
 EXAMPLES = """examples:
-  jepa-serve export --random-vjepa2 tiny --out artifacts     # export (needs the [export] extra)
   jepa-serve triton --repository artifacts/repository/cpu    # the bundled tritonserver, on the CPU
   jepa-serve serve --triton-url 127.0.0.1:8001               # the gateway in front of any Triton
   jepa-serve up --repository artifacts/repository/cpu        # local Triton + gateway together
   jepa-serve check artifacts/repository/cpu                  # load it in the local Triton, one request per model
-  jepa-serve bench run all                                    # the benchmarks (source checkout only)
-Every gateway setting is also an environment variable with the prefix JEPA_ (e.g. JEPA_PORT).
+  jepa-serve demo --repository artifacts/repository/cpu --media artifacts/demo-media   # index, search, caption
+Repositories are written by `jepa-export` (the [export] extra), demo media by `jepa-export demo-media`.
+Every gateway setting is also an environment variable with the prefix JEPA_ (e.g. JEPA_PORT, JEPA_LOG_LEVEL).
 """
-
-
-def _settings(args: argparse.Namespace, **overrides) -> Settings:
-    given = {key: value for key, value in vars(args).items() if key in Settings.model_fields and value is not None}
-    return Settings(**{**given, **overrides})
 
 
 def _add_gateway_options(parser: argparse.ArgumentParser) -> None:
@@ -39,10 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jepa-serve", description="jepa-serve: JEPA embeddings on NVIDIA Triton.", epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--log-level", default=os.environ.get("JEPA_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", dest="log_level", help="DEBUG, INFO, WARNING or ERROR (env JEPA_LOG_LEVEL; default INFO)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("export", help="export checkpoints to a Triton repository (see `jepa-serve export --help`)", add_help=False)
-    commands.add_parser("bench", help="run the benchmarks of a source checkout (see `jepa-serve bench --help`)", add_help=False)
     triton = commands.add_parser("triton", help="run the tritonserver bundled in nvidia-pytriton on a repository")
     triton.add_argument("--repository", type=Path, default=Path("artifacts/repository/cpu"))
     triton.add_argument("--grpc-port", type=int)
@@ -57,65 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gateway_options(up)
     check = commands.add_parser("check", help="load a repository in the local Triton and run one request per model")
     check.add_argument("repository", type=Path)
+    demo = commands.add_parser(
+        "demo", help="the VL-JEPA demo: index its videos, search them by text, caption multi-event videos",
+        description="Start the local Triton and a gateway on a fresh index, then, as a client would: index the demo "
+        "gallery, search it by text (ranked videos with moments, held-out R@1) and caption multi-event videos.",
+    )
+    demo.add_argument("--repository", type=Path, default=Path("artifacts/repository/cpu"), help="a VL-JEPA repository (default %(default)s)")
+    demo.add_argument("--media", type=Path, default=Path("artifacts/demo-media"), help="written by `jepa-export demo-media` (default %(default)s)")
+    demo.add_argument("--results", type=Path, help="also write the results here as JSON")
     return parser
 
 
-async def _check_models(repository: Path, triton_url: str) -> int:
-    """One request per video and text model, through the gateway's own adapters; every embedding
-    must come back finite and L2-normalised."""
-    import numpy as np
-
-    from jepa_server.backends.triton import TritonBackend
-    from jepa_server.core.registry import VIDEO_INPUT, ModelRegistry
-
-    backend = TritonBackend(triton_url, timeout_s=120.0)
-    try:
-        served = await backend.discover()
-        registry = ModelRegistry(served, repository, token_bucket=16)
-        requests = {
-            name: (model, {VIDEO_INPUT: np.random.default_rng(0).standard_normal((1, model.geometry.frames_per_clip, 3, model.geometry.crop_size, model.geometry.crop_size), np.float32)})
-            for name, model in registry.video.items()
-        }
-        for name, model in registry.text.items():
-            tokens = model.tokenizer.encode(["a dog catching a frisbee"])
-            requests[name] = (model, {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask})
-        failures = 0
-        for name, (model, inputs) in sorted(requests.items()):
-            embedding = (await backend.infer(model.served, inputs, [model.output]))[model.output]
-            norm = float(np.linalg.norm(embedding))
-            ok = embedding.shape == (1, model.dimension) and bool(np.isfinite(embedding).all()) and abs(norm - 1.0) < 1e-3
-            failures += not ok
-            print(f"{name} (version {model.served.version}): {model.output} {embedding.shape}, norm {norm:.4f}: {'ok' if ok else 'FAILED'}")
-        for name in sorted(set(served) - set(requests)):
-            print(f"{name}: loaded (role {served[name].role}, no request defined)")
-        if not requests:
-            print(f"{repository}: no video or text model to check", file=sys.stderr)
-        return 1 if failures or not requests else 0
-    finally:
-        await backend.close()
-
-
-def _exec_benchmarks(arguments: list[str]) -> None:
-    """The benchmarks live beside the packages in a source checkout and import torch: run them
-    as their own process, never inside the server."""
-    checkout = Path(__file__).resolve().parents[2]
-    if not (checkout / "benchmarks" / "__main__.py").is_file():
-        sys.exit(f"jepa-serve bench: no benchmarks/ in {checkout}; the benchmarks need a source checkout")
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(checkout), os.environ.get("PYTHONPATH")]))}
-    os.execvpe(sys.executable, [sys.executable, "-m", "benchmarks", *arguments], environment)
-
-
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["export"]:
-        # The export stage lives in its own package (torch); run it without importing it here.
-        os.execvp(sys.executable, [sys.executable, "-m", "jepa_export", *argv[1:]])
-    if argv[:1] == ["bench"]:
-        _exec_benchmarks(argv[1:])
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        from jepa_server.settings import Settings
+    except ImportError as error:
+        print(f"jepa-serve: needs the server extra, pip install 'jepa-serve[server]' ({error})", file=sys.stderr)
+        return 2
+    settings = Settings(**{key: value for key, value in vars(args).items() if key in Settings.model_fields and value is not None})
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from jepa_server.app import serve_forever
-    from jepa_server.triton_local import LocalTriton, LocalTritonOptions, run_triton_forever
+    from jepa_server.triton_local import LocalTriton, LocalTritonOptions, TritonStartupError, run_triton_forever
 
     if args.command == "triton":
         return run_triton_forever(
@@ -125,20 +82,24 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     if args.command == "serve":
-        asyncio.run(serve_forever(_settings(args)))
+        asyncio.run(serve_forever(settings))
         return 0
     if args.command == "check":
-        from jepa_server.triton_local import TritonStartupError
+        from jepa_server.check import check_repository
 
         try:
             with LocalTriton(LocalTritonOptions(repository=args.repository)) as triton:
-                return asyncio.run(_check_models(args.repository, triton.grpc_url))
+                return asyncio.run(check_repository(args.repository, triton.grpc_url))
         except TritonStartupError as error:
             print(f"jepa-serve check: {args.repository} does not load: {error}", file=sys.stderr)
             return 1
+    if args.command == "demo":
+        from jepa_server.demo import run_demo
+
+        return run_demo(args.repository, args.media, args.results)
     with LocalTriton(LocalTritonOptions(repository=args.repository)) as triton:
         print(f"tritonserver ready: grpc {triton.grpc_url}, metrics {triton.metrics_url}", flush=True)
-        asyncio.run(serve_forever(_settings(args, triton_url=triton.grpc_url, model_repository=args.repository)))
+        asyncio.run(serve_forever(settings.model_copy(update={"triton_url": triton.grpc_url, "model_repository": args.repository})))
     return 0
 
 

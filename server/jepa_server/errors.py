@@ -1,12 +1,12 @@
-"""The gateway's errors: each carries its gRPC status code and a message naming the field."""
+"""The domain errors of the gateway's core and adapters: what went wrong, with the field it
+concerns, and nothing about any transport. Each front end maps them to its own codes in one
+table (`api/status.py` for gRPC)."""
 
 from __future__ import annotations
 
-import grpc
-
 
 class GatewayError(Exception):
-    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    """Base of every domain error: `field` names what the caller can fix or look at."""
 
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
@@ -18,24 +18,32 @@ class GatewayError(Exception):
 
 
 class InvalidInput(GatewayError):
-    code = grpc.StatusCode.INVALID_ARGUMENT
+    """The request itself is wrong; sending it again fails again."""
 
 
 class LimitExceeded(GatewayError):
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    """The request is over a configured limit (size, count, concurrency)."""
 
 
 class NotFound(GatewayError):
-    code = grpc.StatusCode.NOT_FOUND
+    """The request names something this server does not have."""
 
 
 class BackendUnavailable(GatewayError):
-    code = grpc.StatusCode.UNAVAILABLE
+    """A backend (Triton, Milvus, a decode worker) cannot be reached now; a retry may succeed."""
 
 
 class DeadlineExceeded(GatewayError):
-    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    """The caller's deadline (or the backend's timeout) passed before the work finished."""
 
 
 class FailedPrecondition(GatewayError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
+    """The server is not in a state to do this (mismatched spaces, a malformed model repository)."""
+
+
+class MalformedRepository(FailedPrecondition):
+    """The repository Triton serves lacks something the gateway needs to use one of its models."""
+
+
+class ModelFailure(GatewayError):
+    """A served model failed on a request that was valid: deterministic, so never worth retrying."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1 << 20
@@ -12,6 +13,9 @@ MIB = 1 << 20
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JEPA_", env_nested_delimiter="__")
+
+    # Logging of every `jepa-serve` command (JEPA_LOG_LEVEL, or --log-level).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Network
     host: str = "127.0.0.1"
@@ -89,6 +93,11 @@ class Settings(BaseSettings):
     auth_tokens_file: Path | None = None
     auth_exempt_health: bool = True
     auth_exempt_reflection: bool = False
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
 
     @model_validator(mode="after")
     def _check_tls(self) -> Settings:

@@ -144,3 +144,12 @@ def test_help_shows_examples_and_exits_0(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert exited.value.code == 0
     assert "examples:" in out and "jepa embed-video clip.mp4" in out and "JEPA_ADDRESS" in out
+
+
+def test_the_sdk_reaches_jepa_address_when_given_no_address(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jepa_client import Client
+
+    monkeypatch.setenv("JEPA_ADDRESS", server.address)
+    with Client() as client:
+        client.list_models()
+    assert len(server.servicer.received) == 1

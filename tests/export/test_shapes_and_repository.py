@@ -1,4 +1,5 @@
-"""Dynamic frame counts, external weight data, version folders, warm-up and the Triton check."""
+"""Dynamic frame counts, external weight data, version folders, warm-up, and the repositories in
+the server's check (`jepa-serve check`, the one repository check there is)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 from jepa_export.checkpoints import VideoGeometry, load_vjepa2_hf
-from jepa_export.cli import main
 from jepa_export.clips import decode_clips, write_synthetic_video
 from jepa_export.modules import VideoEncoderForExport
 from jepa_export.parity import cosine_rows
 from jepa_export.pipeline import run_export
 from jepa_export.settings import IMAGENET_MEAN, IMAGENET_STD, ExportSettings
+from jepa_server.cli import main as jepa_serve
 
 
 def _config(model_dir) -> model_config_pb2.ModelConfig:
@@ -90,47 +91,46 @@ def test_configs_carry_warmup_requests_and_their_data_files(exported):
     np.testing.assert_array_equal(np.fromfile(text_dir / "warmup" / mask.input_data_file, dtype="<i8"), np.ones(16))
 
 
-def test_decoded_clip_uses_the_gateways_preprocessing(tmp_path):
+def test_export_verifies_on_pixels_bit_for_bit_equal_to_the_gateways(tmp_path):
+    """The decoded clip of the export's verification is what the gateway makes of the same file
+    sent as bytes: one preprocessing (jepa_media), no tolerance."""
     from jepa_server.media.video import ClipGeometry, DecodeLimits, SamplingPlan, prepare_video
 
     video = write_synthetic_video(tmp_path / "clip.mp4", scenes=2, frames_per_scene=8)
     geometry = VideoGeometry(frames_per_clip=8, crop_size=64, tubelet_size=2, patch_size=16, hidden_size=64)
     ours = decode_clips(video, geometry, 8, IMAGENET_MEAN, IMAGENET_STD)
     gateway = prepare_video(
-        video,
+        video.read_bytes(),
         ClipGeometry(frames_per_clip=8, crop_size=64, resize_short_side=geometry.resize_short_side, tubelet_size=2),
         SamplingPlan(frames_per_clip=8),
         DecodeLimits(),
     )
     assert ours.shape == gateway.pixel_values.shape == (2, 8, 3, 64, 64)
-    # Same resize, crop and normalisation; FFmpeg may scale before or after the RGB conversion
-    # (chroma at edges differs by a few percent), while a wrong crop, size or mean/std is far off.
-    assert np.abs(ours - gateway.pixel_values).mean() < 0.1
-    assert np.corrcoef(ours.ravel(), gateway.pixel_values.ravel())[0, 1] > 0.98
+    np.testing.assert_array_equal(ours, gateway.pixel_values)
     assert cosine_rows(ours[:1], ours[1:]).item() < 0.9  # the scenes differ
 
 
-def test_export_check_passes_on_the_exported_repository_in_the_local_triton(exported, capfd):
-    assert main(["--check", str(exported[0] / "repository" / "cpu")]) == 0
+def test_check_passes_on_the_exported_repository_in_the_local_triton(exported, capfd):
+    assert jepa_serve(["check", str(exported[0] / "repository" / "cpu")]) == 0
     lines = capfd.readouterr().out.splitlines()
     assert "text_encoder (version 1): text_embedding (1, 384), norm 1.0000: ok" in lines
     assert "vjepa2_encoder (version 1): clip_embedding (1, 64), norm 1.0000: ok" in lines
 
 
-def test_export_check_serves_the_fp16_version_with_dynamic_frames_and_external_data(dynamic_fp16_export, capfd):
-    assert main(["--check", str(dynamic_fp16_export[0] / "repository" / "cpu")]) == 0
+def test_check_serves_the_fp16_version_with_dynamic_frames_and_external_data(dynamic_fp16_export, capfd):
+    assert jepa_serve(["check", str(dynamic_fp16_export[0] / "repository" / "cpu")]) == 0
     (line,) = capfd.readouterr().out.splitlines()
     # fp16 normalises in fp16: the norm is 1 to about 3 decimals, which the check allows.
     assert line.startswith("vjepa2_encoder (version 2): clip_embedding (1, 64), norm 0.99") or "norm 1.000" in line
     assert line.endswith(": ok")
 
 
-def test_export_check_fails_on_a_repository_triton_cannot_load(tmp_path, capfd):
+def test_check_fails_on_a_repository_triton_cannot_load(tmp_path, capfd):
     broken = tmp_path / "repository" / "vjepa2_encoder"
     (broken / "1").mkdir(parents=True)
     (broken / "config.pbtxt").write_text('name: "vjepa2_encoder"\nbackend: "python"\nmax_batch_size: 4\n')
     (broken / "1" / "model.py").write_text("raise RuntimeError('broken model')\n")
-    assert main(["--check", str(tmp_path / "repository")]) == 1
+    assert jepa_serve(["check", str(tmp_path / "repository")]) == 1
     assert "does not load" in capfd.readouterr().err
 
 

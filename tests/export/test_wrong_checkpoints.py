@@ -17,7 +17,7 @@ def _export(capsys, *arguments: str) -> tuple[int, list[str]]:
     code = main([*arguments, "--no-tensorrt", "--no-fp16", "--target", "cpu"])
     errors = capsys.readouterr().err
     assert "Traceback" not in errors
-    return code, [line for line in errors.splitlines() if line.startswith("jepa-serve export:")]
+    return code, [line for line in errors.splitlines() if line.startswith("jepa-export:")]
 
 
 def _edited_hf_copy(source: Path, destination: Path, edit) -> Path:
@@ -40,7 +40,7 @@ def test_hf_folder_with_a_missing_weight_names_the_key(tiny_vjepa2_dir, tmp_path
     broken = _edited_hf_copy(tiny_vjepa2_dir, tmp_path / "missing", lambda weights: weights.pop("encoder.layer.1.mlp.fc2.weight"))
     code, messages = _export(capsys, "--vjepa2", str(broken), "--no-text-encoder", "--out", str(tmp_path / "out"))
     assert code == 2
-    assert messages == [f"jepa-serve export: {broken}: does not fit VJEPA2Model: missing keys [encoder.layer.1.mlp.fc2.weight]"]
+    assert messages == [f"jepa-export: {broken}: does not fit VJEPA2Model: missing keys [encoder.layer.1.mlp.fc2.weight]"]
     assert not (tmp_path / "out" / "repository" / "cpu").exists()
 
 
@@ -51,7 +51,7 @@ def test_hf_folder_with_a_wrong_shape_names_the_key_and_both_shapes(tiny_vjepa2_
     broken = _edited_hf_copy(tiny_vjepa2_dir, tmp_path / "shapes", widen)
     code, messages = _export(capsys, "--vjepa2", str(broken), "--no-text-encoder", "--out", str(tmp_path / "out"))
     assert code == 2
-    assert messages == [f"jepa-serve export: {broken}: does not fit VJEPA2Model: wrong shapes [encoder.layernorm.weight (65,) vs (64,)]"]
+    assert messages == [f"jepa-export: {broken}: does not fit VJEPA2Model: wrong shapes [encoder.layernorm.weight (65,) vs (64,)]"]
 
 
 @pytest.mark.parametrize(
@@ -70,13 +70,13 @@ def test_official_checkpoint_that_does_not_fit_lists_the_keys(official_checkpoin
     broken = _edited_official_copy(official_checkpoint, tmp_path / "broken.pt", edit)
     code, messages = _export(capsys, "--vjepa2", str(broken), "--vjepa2-config", str(official_checkpoint[1]), "--no-text-encoder", "--out", str(tmp_path / "out"))
     assert code == 2
-    assert messages == [f"jepa-serve export: {broken} (target_encoder): does not fit a V-JEPA 2 encoder of width 64 and 2 layers: {problem}"]
+    assert messages == [f"jepa-export: {broken} (target_encoder): does not fit a V-JEPA 2 encoder of width 64 and 2 layers: {problem}"]
 
 
 def test_official_checkpoint_without_the_chosen_weights_lists_what_it_holds(official_checkpoint, tmp_path, capsys):
     code, messages = _export(capsys, "--vjepa2", str(official_checkpoint[0]), "--weights", "ema_encoder", "--no-text-encoder", "--out", str(tmp_path))
     assert code == 2
-    assert messages == [f"jepa-serve export: {official_checkpoint[0]}: weights 'ema_encoder' not found; the file holds [encoder, epoch, loss, opt, predictor, target_encoder]"]
+    assert messages == [f"jepa-export: {official_checkpoint[0]}: weights 'ema_encoder' not found; the file holds [encoder, epoch, loss, opt, predictor, target_encoder]"]
 
 
 @pytest.mark.parametrize("content", [b"not a checkpoint at all", b""], ids=["text", "empty"])
@@ -85,7 +85,7 @@ def test_a_file_that_is_not_a_checkpoint_is_rejected(tmp_path, capsys, content):
     file.write_bytes(content)
     code, messages = _export(capsys, "--vjepa2", str(file), "--no-text-encoder", "--out", str(tmp_path / "out"))
     assert code == 2
-    assert len(messages) == 1 and messages[0].startswith(f"jepa-serve export: {file}: not a PyTorch checkpoint (")
+    assert len(messages) == 1 and messages[0].startswith(f"jepa-export: {file}: not a PyTorch checkpoint (")
 
 
 def test_a_text_encoder_folder_without_tokenizer_is_rejected(plain_text_encoder_dir, tmp_path, capsys):
@@ -93,12 +93,12 @@ def test_a_text_encoder_folder_without_tokenizer_is_rejected(plain_text_encoder_
     (broken / "tokenizer.json").unlink()
     code, messages = _export(capsys, "--text-encoder", str(broken), "--out", str(tmp_path / "out"))
     assert code == 2
-    assert messages == [f"jepa-serve export: {broken}: a text encoder folder needs config.json and tokenizer.json"]
+    assert messages == [f"jepa-export: {broken}: a text encoder folder needs config.json and tokenizer.json"]
 
 
 def test_a_path_that_does_not_exist_is_named(tmp_path, capsys):
     code, messages = _export(capsys, "--vjepa2", str(tmp_path / "nowhere"), "--no-text-encoder", "--out", str(tmp_path / "out"))
-    assert (code, messages) == (2, [f"jepa-serve export: {tmp_path / 'nowhere'}: no such file or folder"])
+    assert (code, messages) == (2, [f"jepa-export: {tmp_path / 'nowhere'}: no such file or folder"])
 
 
 def test_a_threshold_that_names_no_field_is_rejected(capsys, tmp_path):

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from google.protobuf import text_format
 from onnx import TensorProto, helper, numpy_helper
 from tritonclient.grpc import model_config_pb2
 
 from support.gateway import GatewayThread
+from support.repository import copy_model, read_config, write_config
 
 FRAMES, CROP, TEXT_DIMENSION = 8, 64, 384
 
@@ -44,26 +44,21 @@ def pooled_video_onnx(path: Path) -> None:
     onnx.save(model, path)
 
 
-def _config(path: Path) -> model_config_pb2.ModelConfig:
-    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
-
-
 @pytest.fixture(scope="session")
 def shared_space_repository(cpu_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     repository = tmp_path_factory.mktemp("shared-space-repository")
-    shutil.copytree(cpu_repository / "text_encoder", repository / "text_encoder")
-    text_space = _config(repository / "text_encoder" / "config.pbtxt").parameters["jepa.embedding_space"].string_value
+    text_space = read_config(copy_model(cpu_repository, "text_encoder", repository)).parameters["jepa.embedding_space"].string_value
     (repository / "pooled_video" / "1").mkdir(parents=True)
     shutil.copy(cpu_repository / "vjepa2_encoder" / "1" / "model.py", repository / "pooled_video" / "1" / "model.py")
     pooled_video_onnx(repository / "pooled_video" / "1" / "model.onnx")
-    config = _config(cpu_repository / "vjepa2_encoder" / "config.pbtxt")
+    config = read_config(cpu_repository / "vjepa2_encoder")
     config.name = "pooled_video"
     del config.output[:]
     config.output.add(name="video_embedding", data_type=model_config_pb2.TYPE_FP32, dims=[TEXT_DIMENSION])
     config.parameters["jepa.role"].string_value = "video_pipeline"
     config.parameters["jepa.embedding_space"].string_value = text_space
     config.parameters["jepa.resize_short_side"].string_value = str(CROP)
-    (repository / "pooled_video" / "config.pbtxt").write_text(text_format.MessageToString(config))
+    write_config(repository / "pooled_video", config)
     return repository
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from jepa_media import normalise
 from pydantic import ValidationError
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -45,10 +46,7 @@ def normalise_pixels(frames: np.ndarray, preprocessing: Preprocessing) -> torch.
     expected = (preprocessing.frames_per_clip, preprocessing.crop_size, preprocessing.crop_size, 3)
     if frames.ndim != 5 or frames.shape[1:] != expected:
         raise ValueError(f"frames: got shape {frames.shape}, need (B, {', '.join(map(str, expected))})")
-    mean = np.asarray(preprocessing.image_mean, dtype=np.float32)
-    std = np.asarray(preprocessing.image_std, dtype=np.float32)
-    pixels = (frames.astype(np.float32) / 255.0 - mean) / std
-    return torch.from_numpy(np.ascontiguousarray(pixels.transpose(0, 1, 4, 2, 3)))
+    return torch.from_numpy(normalise(frames, preprocessing.image_mean, preprocessing.image_std))
 
 
 class VLJepa(nn.Module):

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import numpy as np
 
 from jepa_client.v1 import common_pb2, embedding_pb2
-from jepa_server.backends.triton import ServedModel
 from jepa_server.core.embedding import SamplingRequest, VideoEmbeddingResult
+from jepa_server.core.registry import ModelInfo
+from jepa_server.core.sources import MediaUri, RawFrames, RequestVideo
 from jepa_server.errors import InvalidInput
-from jepa_server.media.uri import resolve_media_uri
-from jepa_server.media.video import RawFrames, VideoSource
+
+MessageT = TypeVar("MessageT")
 
 
-def video_source(video: common_pb2.VideoInput, media_roots: list[Path], field: str = "video") -> VideoSource:
+def raw_frames(frames: common_pb2.Frames) -> RawFrames:
+    return RawFrames(data=bytes(frames.data), num_frames=frames.num_frames, height=frames.height, width=frames.width, fps=frames.fps)
+
+
+def video_source(video: common_pb2.VideoInput) -> RequestVideo:
     kind = video.WhichOneof("source")
     if kind == "encoded":
         if not video.encoded:
-            raise InvalidInput(f"{field}.encoded", "empty video")
+            raise InvalidInput("video.encoded", "empty video")
         return bytes(video.encoded)
     if kind == "frames":
-        frames = video.frames
-        return RawFrames(data=bytes(frames.data), num_frames=frames.num_frames, height=frames.height, width=frames.width, fps=frames.fps)
+        return raw_frames(video.frames)
     if kind == "uri":
-        return resolve_media_uri(video.uri, media_roots, f"{field}.uri")
-    raise InvalidInput(field, "set one of encoded, frames or uri")
+        return MediaUri(video.uri)
+    raise InvalidInput("video", "set one of encoded, frames or uri")
 
 
 def sampling_request(sampling: common_pb2.Sampling) -> SamplingRequest:
@@ -38,8 +43,8 @@ def sampling_request(sampling: common_pb2.Sampling) -> SamplingRequest:
     )
 
 
-def model_info(model: ServedModel, dimension: int) -> common_pb2.ModelInfo:
-    return common_pb2.ModelInfo(name=model.name, version=model.version, dimension=dimension, embedding_space=model.embedding_space)
+def model_info(model: ModelInfo) -> common_pb2.ModelInfo:
+    return common_pb2.ModelInfo(name=model.name, version=model.version, dimension=model.dimension, embedding_space=model.embedding_space)
 
 
 def embedding(vector: np.ndarray) -> common_pb2.Embedding:
@@ -48,7 +53,7 @@ def embedding(vector: np.ndarray) -> common_pb2.Embedding:
 
 def video_response(result: VideoEmbeddingResult, return_windows: bool) -> embedding_pb2.EmbedVideoResponse:
     response = embedding_pb2.EmbedVideoResponse(
-        model=model_info(result.model.served, result.model.dimension),
+        model=model_info(result.model.info),
         embedding=embedding(result.embedding),
         frames_decoded=result.frames_decoded,
         num_windows=len(result.window_spans),
@@ -62,3 +67,10 @@ def video_response(result: VideoEmbeddingResult, return_windows: bool) -> embedd
             for span, vector in zip(result.window_spans, result.window_embeddings)
         )
     return response
+
+
+async def prepend(first: MessageT, rest: AsyncIterator[MessageT]) -> AsyncIterator[MessageT]:
+    """A client stream again whole after its first message was read for the call's options."""
+    yield first
+    async for message in rest:
+        yield message

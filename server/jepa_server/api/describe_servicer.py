@@ -11,8 +11,8 @@ from jepa_server.api import convert
 from jepa_server.api.guard import RpcGuard, time_remaining
 from jepa_server.core.describe import CaptionEvent, DescribeOptions, Describer, Mode
 from jepa_server.core.embedding import SamplingRequest
+from jepa_server.core.sources import RawFrames
 from jepa_server.errors import InvalidInput
-from jepa_server.media.video import RawFrames
 from jepa_server.settings import Settings
 
 
@@ -47,7 +47,7 @@ def build_describe_servicer(describer: Describer, guard: RpcGuard, settings: Set
         async def Describe(self, request: describe_pb2.DescribeRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[describe_pb2.Caption]:
             describer.embedder.metrics.received_bytes.labels("Describe").inc(request.ByteSize())
             events = describer.describe_video(
-                convert.video_source(request.video, settings.media_roots),
+                convert.video_source(request.video),
                 convert.sampling_request(request.video.sampling),
                 describe_options(request.options, settings.describe_threshold),
                 time_remaining(context),
@@ -63,13 +63,10 @@ def build_describe_servicer(describer: Describer, guard: RpcGuard, settings: Set
             options = describe_options(first.options, settings.describe_threshold)
 
             async def frames() -> AsyncIterator[RawFrames]:
-                async for chunk in _prepend(first, request_iterator):
+                async for chunk in convert.prepend(first, request_iterator):
                     describer.embedder.metrics.received_bytes.labels("DescribeStream").inc(chunk.ByteSize())
                     if chunk.frames.num_frames:
-                        yield RawFrames(
-                            data=bytes(chunk.frames.data), num_frames=chunk.frames.num_frames, height=chunk.frames.height,
-                            width=chunk.frames.width, fps=chunk.frames.fps,
-                        )
+                        yield convert.raw_frames(chunk.frames)
 
             sampling = SamplingRequest(frames_per_clip=first.sampling.frames_per_clip)
             async for event in describer.describe_stream(frames(), sampling, options.model_copy(update={"online": True}), time_remaining(context)):
@@ -77,8 +74,3 @@ def build_describe_servicer(describer: Describer, guard: RpcGuard, settings: Set
 
     return DescribeServicer()
 
-
-async def _prepend(first: describe_pb2.DescribeChunk, rest: AsyncIterator[describe_pb2.DescribeChunk]) -> AsyncIterator[describe_pb2.DescribeChunk]:
-    yield first
-    async for chunk in rest:
-        yield chunk

@@ -1,5 +1,4 @@
-"""What every RPC goes through: admission control, metrics, and the one mapping from exceptions
-to gRPC status codes."""
+"""What every RPC goes through: admission control, metrics, and errors answered as statuses."""
 
 from __future__ import annotations
 
@@ -13,25 +12,10 @@ from typing import Any
 
 import grpc
 
-from jepa_server.errors import GatewayError
+from jepa_server.api.status import status_of
 from jepa_server.metrics import GatewayMetrics
 
 log = logging.getLogger("jepa_server.rpc")
-
-# Status messages travel in a trailer (8 KiB metadata limit by default) and may echo client input.
-MAX_STATUS_MESSAGE_CHARS = 512  # x 4 bytes of UTF-8 x 3 for percent-encoding: 6 KiB at worst
-
-
-def status_of(error: BaseException) -> tuple[grpc.StatusCode, str]:
-    """The status code and message a failed call answers with."""
-    if isinstance(error, GatewayError):
-        message = str(error)
-        if len(message) > MAX_STATUS_MESSAGE_CHARS:
-            message = message[: MAX_STATUS_MESSAGE_CHARS - 3] + "..."
-        return error.code, message
-    if isinstance(error, asyncio.TimeoutError):
-        return grpc.StatusCode.DEADLINE_EXCEEDED, "deadline: the call's deadline passed before the server finished"
-    return grpc.StatusCode.INTERNAL, f"internal error ({type(error).__name__}); see the server log"
 
 
 def _is_abort(error: BaseException) -> bool:

@@ -13,10 +13,11 @@ import numpy as np
 
 from jepa_client.v1 import retrieval_pb2, retrieval_pb2_grpc
 from jepa_server.api import convert
-from jepa_server.api.guard import RpcGuard, status_of, time_remaining
-from jepa_server.core.retrieval import IndexItem, Query, Retriever, TextQuery, VectorQuery, VideoQuery
+from jepa_server.api.guard import RpcGuard, time_remaining
+from jepa_server.api.status import status_of
+from jepa_server.core.registry import VideoModel
+from jepa_server.core.retrieval import IndexItem, Query, Retriever, SearchHit, TextQuery, VectorQuery, VideoQuery
 from jepa_server.errors import InvalidInput, LimitExceeded
-from jepa_server.index.milvus import CollectionSpec, VideoHit
 from jepa_server.settings import Settings
 
 log = logging.getLogger("jepa_server.rpc")
@@ -47,13 +48,14 @@ def _query(request: retrieval_pb2.SearchRequest, settings: Settings) -> Query:
     if kind == "text":
         return TextQuery(request.text, request.text_model)
     if kind == "video":
-        return VideoQuery(convert.video_source(request.video, settings.media_roots), convert.sampling_request(request.video.sampling))
+        return VideoQuery(convert.video_source(request.video), convert.sampling_request(request.video.sampling))
     if kind == "embedding":
         return VectorQuery(np.asarray(request.embedding.values, dtype=np.float32))
     raise InvalidInput("query", "set one of text, video or embedding")
 
 
-def _search_hit(hit: VideoHit, moment: tuple[float, float]) -> retrieval_pb2.SearchHit:
+def _search_hit(hit: SearchHit) -> retrieval_pb2.SearchHit:
+    moment = hit.moment or (0.0, 0.0)
     return retrieval_pb2.SearchHit(
         video_id=hit.video_id,
         score=hit.score,
@@ -67,12 +69,12 @@ def _search_hit(hit: VideoHit, moment: tuple[float, float]) -> retrieval_pb2.Sea
 
 
 def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Settings) -> retrieval_pb2_grpc.RetrievalServiceServicer:
-    async def index_one(request: retrieval_pb2.IndexVideosRequest, timeout_s: float | None) -> tuple[retrieval_pb2.IndexedVideo, CollectionSpec | None]:
+    async def index_one(request: retrieval_pb2.IndexVideosRequest, timeout_s: float | None) -> tuple[retrieval_pb2.IndexedVideo, VideoModel | None]:
         """One item, whatever happens to it: its failure is its own result, not the call's."""
         try:
             item = IndexItem(
                 video_id=request.id,
-                source=convert.video_source(request.video, settings.media_roots),
+                source=convert.video_source(request.video),
                 sampling=convert.sampling_request(request.video.sampling),
                 metadata=parse_metadata(request.metadata_json, settings.max_metadata_bytes),
                 model=request.model,
@@ -84,9 +86,9 @@ def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Se
                 log.error("IndexVideos item %r failed", request.id, exc_info=error)
             return retrieval_pb2.IndexedVideo(id=request.id, code=code.value[0], error=message), None
         result = retrieval_pb2.IndexedVideo(
-            id=request.id, num_windows=indexed.num_windows, duration_seconds=indexed.duration_seconds, collection=indexed.collection.name
+            id=request.id, num_windows=indexed.num_windows, duration_seconds=indexed.duration_seconds, collection=indexed.collection
         )
-        return result, indexed.collection
+        return result, indexed.model
 
     async def bounded(slots: asyncio.Semaphore, request: retrieval_pb2.IndexVideosRequest, timeout_s: float | None):
         try:
@@ -118,7 +120,7 @@ def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Se
             finally:
                 for future in pending:
                     future.cancel()
-            await retriever.refresh_row_gauge(spec for _, spec in outcomes if spec is not None)
+            await retriever.refresh_row_gauge(model for _, model in outcomes if model is not None)
             return retrieval_pb2.IndexVideosResponse(items=[item for item, _ in outcomes])
 
         @guard.unary("Search")
@@ -128,9 +130,7 @@ def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Se
                 _query(request, settings), request.top_k, request.filter, request.model, request.moments, time_remaining(context)
             )
             return retrieval_pb2.SearchResponse(
-                model=convert.model_info(result.model.served, result.model.dimension),
-                collection=result.collection.name,
-                hits=[_search_hit(hit, result.moments.get(hit.video_id, (0.0, 0.0))) for hit in result.hits],
+                model=convert.model_info(result.model), collection=result.collection, hits=[_search_hit(hit) for hit in result.hits]
             )
 
         @guard.unary("DeleteVideos")
@@ -142,13 +142,13 @@ def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Se
         async def GetIndexStats(self, request: retrieval_pb2.GetIndexStatsRequest, context: grpc.aio.ServicerContext) -> retrieval_pb2.GetIndexStatsResponse:
             result = await retriever.stats(request.model, list(request.ids))
             return retrieval_pb2.GetIndexStatsResponse(
-                model=convert.model_info(result.model.served, result.model.dimension),
-                collection=result.collection.name,
-                rows=result.stats.rows,
-                videos=result.stats.videos,
-                indexed_ids=result.stats.indexed_ids,
-                backend=retriever.index.backend,
-                index_type=retriever.index.index_type,
+                model=convert.model_info(result.model),
+                collection=result.collection,
+                rows=result.rows,
+                videos=result.videos,
+                indexed_ids=result.indexed_ids,
+                backend=result.backend,
+                index_type=result.index_type,
             )
 
     return RetrievalServicer()

@@ -12,7 +12,7 @@ import numpy as np
 import tritonclient.grpc.aio as triton_grpc
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
-from jepa_server.errors import BackendUnavailable, DeadlineExceeded, GatewayError, InvalidInput
+from jepa_server.errors import BackendUnavailable, DeadlineExceeded, GatewayError, InvalidInput, LimitExceeded, ModelFailure
 
 
 @dataclass(frozen=True)
@@ -27,27 +27,25 @@ class ServedModel:
     outputs: dict[str, list[int]]
     parameters: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def embedding_space(self) -> str:
-        return self.parameters.get("jepa.embedding_space", self.name)
-
     def output_dimension(self, output: str) -> int:
         return int(self.outputs[output][-1])
 
 
-_UNREACHABLE_MARKERS = ("unavailable", "connect", "socket closed", "connection refused", "failed to connect", "broken pipe")
-
-
-def _map_triton_error(error: InferenceServerException, model: str) -> GatewayError:
-    status = (error.status() or "").upper()
+def domain_error(error: InferenceServerException, model: str) -> GatewayError:
+    """Sort a failed Triton call by the gRPC status Triton answered, never by its wording: only a
+    Triton that cannot be reached, or does not serve the model right now (loading, unloaded), is
+    worth a retry; a model that fails on a valid request fails again the same way."""
+    status = (error.status() or "").removeprefix("StatusCode.")
     text = error.message() or str(error)
-    if "DEADLINE" in status or "deadline" in text.lower():
-        return DeadlineExceeded("deadline", f"Triton did not answer for model {model} in time")
-    if "UNAVAILABLE" in status or any(marker in text.lower() for marker in _UNREACHABLE_MARKERS):
+    if status in ("UNAVAILABLE", "NOT_FOUND"):
         return BackendUnavailable("triton", f"inference server unreachable for model {model}: {text}")
-    if "INVALID_ARG" in status:
+    if status == "DEADLINE_EXCEEDED":
+        return DeadlineExceeded("deadline", f"Triton did not answer for model {model} in time")
+    if status == "INVALID_ARGUMENT":
         return InvalidInput("model", f"{model} rejected the request: {text}")
-    return BackendUnavailable("triton", f"model {model} failed: {text}")
+    if status == "RESOURCE_EXHAUSTED":
+        return LimitExceeded("model", f"{model} refused the request as too large: {text}")
+    return ModelFailure("model", f"{model} failed ({status or 'no status'}): {text}")
 
 
 class TritonBackend:
@@ -80,7 +78,7 @@ class TritonBackend:
         try:
             index = await self.client.get_model_repository_index(as_json=True, client_timeout=self.timeout_s)
         except InferenceServerException as error:
-            raise _map_triton_error(error, "(repository index)") from error
+            raise domain_error(error, "(repository index)") from error
         models: dict[str, ServedModel] = {}
         for entry in index.get("models", []):
             if entry.get("state") != "READY":
@@ -130,5 +128,5 @@ class TritonBackend:
                 model.name, triton_inputs, outputs=requested, client_timeout=timeout, timeout=int(timeout * 1e6)
             )
         except InferenceServerException as error:
-            raise _map_triton_error(error, model.name) from error
+            raise domain_error(error, model.name) from error
         return {name: result.as_numpy(name) for name in output_names}

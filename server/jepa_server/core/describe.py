@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
+from jepa_media import RawFrames, WindowSpan
 from pydantic import BaseModel
 
 from jepa_server.backends.triton import TritonBackend
 from jepa_server.core.embedding import Embedder, SamplingRequest
 from jepa_server.core.registry import DecoderModel, VideoModel
 from jepa_server.core.segmenter import OnlineSegmenter, Segment, segment_offline
+from jepa_server.core.sources import RequestVideo
 from jepa_server.errors import InvalidInput
-from jepa_server.media.video import RawFrames, VideoSource, WindowSpan
 
 
 class Mode(str, Enum):
@@ -111,7 +112,7 @@ class Describer:
             text, confidence, segment.embedding.astype(np.float32), steps,
         )
 
-    async def describe_video(self, source: VideoSource, sampling: SamplingRequest, options: DescribeOptions, timeout_s: float | None = None) -> AsyncIterator[CaptionEvent]:
+    async def describe_video(self, source: RequestVideo, sampling: SamplingRequest, options: DescribeOptions, timeout_s: float | None = None) -> AsyncIterator[CaptionEvent]:
         """Captions of a whole video; online segmentation emits each caption as soon as its segment closes."""
         video_model, decoder = self._models(options)
         prepared = await self.embedder.prepare_video(source, sampling, video_model)

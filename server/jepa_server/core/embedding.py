@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
 
+from jepa_media import DecodeLimits, PreparedVideo, SamplingPlan, WindowSpan
+
 from jepa_server.backends.triton import TritonBackend
 from jepa_server.core.registry import VIDEO_INPUT, ModelRegistry, TextModel, VideoModel
+from jepa_server.core.sources import RequestVideo, resolve
 from jepa_server.errors import InvalidInput, LimitExceeded
 from jepa_server.media.pool import VideoPreparer
-from jepa_server.media.video import DecodeLimits, PreparedVideo, SamplingPlan, VideoSource, WindowSpan
+from jepa_server.media.spool import spooled_upload
+from jepa_server.media.video import VideoSource
 from jepa_server.metrics import GatewayMetrics
 from jepa_server.settings import Settings
 
@@ -68,7 +73,7 @@ class Embedder:
         dynamic_frames = model.served.inputs[VIDEO_INPUT][0] == -1
         if not dynamic_frames and frames_per_clip != geometry.frames_per_clip:
             raise InvalidInput(
-                "sampling.frames_per_clip", f"got {frames_per_clip}, model {model.served.name} takes exactly {geometry.frames_per_clip}"
+                "sampling.frames_per_clip", f"got {frames_per_clip}, model {model.info.name} takes exactly {geometry.frames_per_clip}"
             )
         if frames_per_clip % geometry.tubelet_size:
             raise InvalidInput("sampling.frames_per_clip", f"got {frames_per_clip}, must be a multiple of {geometry.tubelet_size}")
@@ -86,15 +91,18 @@ class Embedder:
             max_windows=sampling.max_windows or self.settings.max_windows,
         )
 
-    async def prepare_video(self, source: VideoSource, sampling: SamplingRequest, model: VideoModel) -> PreparedVideo:
+    async def prepare_video(self, video: RequestVideo | VideoSource, sampling: SamplingRequest, model: VideoModel) -> PreparedVideo:
+        source = resolve(video, self.settings.media_roots)
         with self.metrics.stage("decode"):
             prepared = await self.preparer.prepare(source, model.geometry, self.sampling_plan(model, sampling), self.limits)
         self.metrics.frames_decoded.inc(prepared.frames_decoded)
         return prepared
 
-    async def embed_video(self, source: VideoSource, sampling: SamplingRequest, model_name: str = "", timeout_s: float | None = None) -> VideoEmbeddingResult:
+    async def embed_video(
+        self, video: RequestVideo | VideoSource, sampling: SamplingRequest, model_name: str = "", timeout_s: float | None = None
+    ) -> VideoEmbeddingResult:
         model = self.registry.video_model(model_name)
-        prepared = await self.prepare_video(source, sampling, model)
+        prepared = await self.prepare_video(video, sampling, model)
         window_embeddings = await self.embed_pixels(model, prepared.pixel_values, timeout_s)
         return VideoEmbeddingResult(
             model=model,
@@ -105,11 +113,19 @@ class Embedder:
             duration_seconds=prepared.duration_seconds,
         )
 
+    async def embed_upload(
+        self, pieces: AsyncIterable[bytes], sampling: SamplingRequest, model_name: str = "", timeout_s: float | None = None
+    ) -> VideoEmbeddingResult:
+        """An encoded video that arrives in pieces: spooled to a file (never held in memory), then embedded."""
+        self.registry.video_model(model_name)  # an unknown model fails before the upload
+        async with spooled_upload(pieces, self.settings.max_upload_bytes, self.settings.upload_dir) as video:
+            return await self.embed_video(video, sampling, model_name, timeout_s)
+
     async def embed_pixels(self, model: VideoModel, pixel_values: np.ndarray, timeout_s: float | None = None) -> np.ndarray:
         with self.metrics.stage("infer"):
             outputs = await self.backend.infer(model.served, {VIDEO_INPUT: pixel_values}, [model.output], timeout_s)
         embeddings = outputs[model.output]
-        self.metrics.embedding_health.observe(model.served.name, embeddings)
+        self.metrics.embedding_health.observe(model.info.name, embeddings)
         return embeddings
 
     async def embed_text(self, texts: list[str], model_name: str = "", timeout_s: float | None = None) -> TextEmbeddingResult:
@@ -130,5 +146,5 @@ class Embedder:
                 model.served, {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask}, [model.output], timeout_s
             )
         embeddings = outputs[model.output]
-        self.metrics.embedding_health.observe(model.served.name, embeddings)
+        self.metrics.embedding_health.observe(model.info.name, embeddings)
         return TextEmbeddingResult(model, embeddings)

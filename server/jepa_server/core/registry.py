@@ -1,4 +1,9 @@
-"""The models the gateway can use, resolved by name or by role from what Triton serves."""
+"""The models the gateway can use, resolved by name or by role from what Triton serves.
+
+Everything the gateway needs to feed a model comes from the repository (docs/repository-format.md):
+a parameter that is missing or malformed refuses the repository with an error naming the model and
+the parameter, instead of serving with a guess.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from jepa_media import ClipGeometry
+
 from jepa_server.backends.triton import ServedModel
-from jepa_server.errors import FailedPrecondition, InvalidInput, NotFound
-from jepa_server.media.video import ClipGeometry
+from jepa_server.errors import FailedPrecondition, InvalidInput, MalformedRepository, NotFound
 from jepa_server.text.tokenizer import TextTokenizer
 
 # The output tensor that holds the embedding, per role (docs/repository-format.md).
@@ -16,13 +22,65 @@ VIDEO_OUTPUTS = {"video_pipeline": "video_embedding", "video_encoder": "clip_emb
 TEXT_OUTPUTS = {"text_encoder": "text_embedding"}
 DECODER_ROLE = "text_decoder"
 VIDEO_INPUT = "pixel_values_videos"
+FORMAT_DOC = "docs/repository-format.md"
 
 
-def _floats(text: str) -> tuple[float, float, float]:
-    values = tuple(float(value) for value in text.split(","))
-    if len(values) != 3:
-        raise ValueError(f"expected 3 comma-separated floats, got {text!r}")
-    return values  # type: ignore[return-value]
+class _Parameters:
+    """The `jepa.*` parameters of one served model, each required and typed."""
+
+    def __init__(self, served: ServedModel) -> None:
+        self.served = served
+
+    def text(self, key: str) -> str:
+        value = self.served.parameters.get(key, "")
+        if not value:
+            raise MalformedRepository(f"model {self.served.name}", f"parameter {key} is missing from its config.pbtxt (see {FORMAT_DOC})")
+        return value
+
+    def _malformed(self, key: str, expected: str) -> MalformedRepository:
+        return MalformedRepository(f"model {self.served.name}", f"parameter {key}: got {self.text(key)!r}, expected {expected}")
+
+    def integer(self, key: str, minimum: int) -> int:
+        try:
+            value = int(self.text(key))
+        except ValueError as error:
+            raise self._malformed(key, "an integer") from error
+        if value < minimum:
+            raise self._malformed(key, f"an integer of at least {minimum}")
+        return value
+
+    def three_floats(self, key: str) -> tuple[float, float, float]:
+        try:
+            values = tuple(float(value) for value in self.text(key).split(","))
+        except ValueError as error:
+            raise self._malformed(key, "3 comma-separated floats") from error
+        if len(values) != 3:
+            raise self._malformed(key, "3 comma-separated floats")
+        return values  # type: ignore[return-value]
+
+    def file(self, repository: Path, name: str) -> Path:
+        path = repository / self.served.name / name
+        if not path.is_file():
+            raise MalformedRepository(
+                f"model {self.served.name}", f"{path} does not exist (is the gateway's model_repository the one Triton serves?)"
+            )
+        return path
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What callers are told about a model."""
+
+    name: str
+    version: str
+    dimension: int
+    embedding_space: str
+
+
+def _info(served: ServedModel, output: str) -> ModelInfo:
+    if output not in served.outputs:
+        raise MalformedRepository(f"model {served.name}", f"role {served.role} needs an output {output}; its config.pbtxt has {sorted(served.outputs)}")
+    return ModelInfo(served.name, served.version, served.output_dimension(output), _Parameters(served).text("jepa.embedding_space"))
 
 
 @dataclass(frozen=True)
@@ -30,10 +88,11 @@ class VideoModel:
     served: ServedModel
     geometry: ClipGeometry
     output: str
+    info: ModelInfo
 
     @property
     def dimension(self) -> int:
-        return self.served.output_dimension(self.output)
+        return self.info.dimension
 
 
 @dataclass(frozen=True)
@@ -41,10 +100,11 @@ class TextModel:
     served: ServedModel
     tokenizer: TextTokenizer
     output: str
+    info: ModelInfo
 
     @property
     def dimension(self) -> int:
-        return self.served.output_dimension(self.output)
+        return self.info.dimension
 
 
 @dataclass(frozen=True)
@@ -52,54 +112,58 @@ class DecoderModel:
     """A caption decoder: (embedding, token prefix) -> next-token logits over `vocabulary`."""
 
     served: ServedModel
+    embedding_space: str
     vocabulary: list[str]
     bos_id: int
     eos_id: int
     max_caption_tokens: int
 
-    @classmethod
-    def from_served(cls, served: ServedModel, repository: Path) -> DecoderModel:
-        parameters = served.parameters
-        return cls(
-            served=served,
-            vocabulary=json.loads((repository / served.name / "vocabulary.json").read_text()),
-            bos_id=int(parameters.get("jepa.bos_id", "1")),
-            eos_id=int(parameters.get("jepa.eos_id", "2")),
-            max_caption_tokens=int(parameters.get("jepa.max_caption_tokens", "16")),
-        )
-
 
 def _video_model(served: ServedModel) -> VideoModel:
-    parameters = served.parameters
+    parameters = _Parameters(served)
+    if VIDEO_INPUT not in served.inputs:
+        raise MalformedRepository(f"model {served.name}", f"role {served.role} needs an input {VIDEO_INPUT}; its config.pbtxt has {sorted(served.inputs)}")
     geometry = ClipGeometry(
-        frames_per_clip=int(parameters["jepa.frames_per_clip"]),
-        crop_size=int(parameters["jepa.crop_size"]),
-        resize_short_side=int(parameters.get("jepa.resize_short_side", parameters["jepa.crop_size"])),
-        tubelet_size=int(parameters.get("jepa.tubelet_size", "2")),
-        image_mean=_floats(parameters.get("jepa.image_mean", "0.485,0.456,0.406")),
-        image_std=_floats(parameters.get("jepa.image_std", "0.229,0.224,0.225")),
+        frames_per_clip=parameters.integer("jepa.frames_per_clip", 1),
+        crop_size=parameters.integer("jepa.crop_size", 1),
+        resize_short_side=parameters.integer("jepa.resize_short_side", 1),
+        tubelet_size=parameters.integer("jepa.tubelet_size", 1),
+        image_mean=parameters.three_floats("jepa.image_mean"),
+        image_std=parameters.three_floats("jepa.image_std"),
     )
-    return VideoModel(served, geometry, VIDEO_OUTPUTS[served.role])
+    output = VIDEO_OUTPUTS[served.role]
+    return VideoModel(served, geometry, output, _info(served, output))
+
+
+def _text_model(served: ServedModel, repository: Path, token_bucket: int) -> TextModel:
+    parameters = _Parameters(served)
+    tokenizer = TextTokenizer(parameters.file(repository, "tokenizer.json"), parameters.integer("jepa.max_tokens", 1), token_bucket)
+    output = TEXT_OUTPUTS[served.role]
+    return TextModel(served, tokenizer, output, _info(served, output))
+
+
+def _decoder_model(served: ServedModel, repository: Path) -> DecoderModel:
+    parameters = _Parameters(served)
+    return DecoderModel(
+        served=served,
+        embedding_space=parameters.text("jepa.embedding_space"),
+        vocabulary=json.loads(parameters.file(repository, "vocabulary.json").read_text()),
+        bos_id=parameters.integer("jepa.bos_id", 0),
+        eos_id=parameters.integer("jepa.eos_id", 0),
+        max_caption_tokens=parameters.integer("jepa.max_caption_tokens", 1),
+    )
 
 
 class ModelRegistry:
     """Built once from Triton's repository at start-up (and again when Triton comes back)."""
 
     def __init__(self, served: dict[str, ServedModel], repository: Path, token_bucket: int, default_video: str = "", default_text: str = "") -> None:
-        self.video: dict[str, VideoModel] = {
-            name: _video_model(model) for name, model in served.items() if model.role in VIDEO_OUTPUTS
-        }
+        self.video: dict[str, VideoModel] = {name: _video_model(model) for name, model in served.items() if model.role in VIDEO_OUTPUTS}
         self.text: dict[str, TextModel] = {
-            name: TextModel(
-                model,
-                TextTokenizer(repository / name / "tokenizer.json", int(model.parameters.get("jepa.max_tokens", "256")), token_bucket),
-                TEXT_OUTPUTS[model.role],
-            )
-            for name, model in served.items()
-            if model.role in TEXT_OUTPUTS
+            name: _text_model(model, repository, token_bucket) for name, model in served.items() if model.role in TEXT_OUTPUTS
         }
         self.decoders: dict[str, DecoderModel] = {
-            name: DecoderModel.from_served(model, repository) for name, model in served.items() if model.role == DECODER_ROLE
+            name: _decoder_model(model, repository) for name, model in served.items() if model.role == DECODER_ROLE
         }
         self.default_video = default_video or self._first_by_role(self.video, ("video_pipeline", "video_encoder"))
         self.default_text = default_text or self._first_by_role(self.text, ("text_encoder",))
@@ -118,13 +182,17 @@ class ModelRegistry:
     def text_model(self, name: str) -> TextModel:
         return self._lookup(self.text, name or self.default_text, "text")
 
+    def models(self) -> list[ModelInfo]:
+        """Every video and text model, as callers see them."""
+        return [model.info for model in [*self.video.values(), *self.text.values()]]
+
     def decoder_for(self, video: VideoModel) -> DecoderModel:
         """The caption decoder that reads the video model's embedding space."""
         for decoder in self.decoders.values():
-            if decoder.served.embedding_space == video.served.embedding_space:
+            if decoder.embedding_space == video.info.embedding_space:
                 return decoder
         raise FailedPrecondition(
-            "options.model", f"no caption decoder serves the embedding space of {video.served.name} ({video.served.embedding_space})"
+            "options.model", f"no caption decoder serves the embedding space of {video.info.name} ({video.info.embedding_space})"
         )
 
     @staticmethod

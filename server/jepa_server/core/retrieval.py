@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from jepa_server.core.embedding import Embedder, SamplingRequest
-from jepa_server.core.registry import VideoModel
+from jepa_server.core.registry import ModelInfo, VideoModel
 from jepa_server.core.segmenter import segment_offline
+from jepa_server.core.sources import RequestVideo
 from jepa_server.errors import FailedPrecondition, InvalidInput, LimitExceeded
-from jepa_server.index.milvus import MAX_VIDEO_ID_CHARS, CollectionSpec, CollectionStats, MilvusIndex, VideoHit, WindowRow, row_filter
-from jepa_server.media.video import VideoSource
+from jepa_server.index.milvus import MAX_VIDEO_ID_CHARS, CollectionSpec, MilvusIndex, VideoHit, WindowRow, row_filter
 from jepa_server.settings import Settings
 
 DEFAULT_TOP_K = 10
@@ -25,7 +25,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 @dataclass(frozen=True)
 class IndexItem:
     video_id: str
-    source: VideoSource
+    source: RequestVideo
     sampling: SamplingRequest
     metadata: dict[str, Any]
     model: str = ""
@@ -36,7 +36,8 @@ class IndexedVideo:
     video_id: str
     num_windows: int
     duration_seconds: float
-    collection: CollectionSpec
+    model: VideoModel
+    collection: str
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class TextQuery:
 
 @dataclass(frozen=True)
 class VideoQuery:
-    source: VideoSource
+    source: RequestVideo
     sampling: SamplingRequest
 
 
@@ -60,19 +61,38 @@ Query = TextQuery | VideoQuery | VectorQuery
 
 
 @dataclass(frozen=True)
+class SearchHit:
+    """A video, its score and best-matching window, and (when asked for) the moment around it."""
+
+    video_id: str
+    score: float
+    window_index: int
+    start_seconds: float
+    end_seconds: float
+    metadata: dict[str, Any]
+    moment: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
 class SearchResult:
-    model: VideoModel
-    collection: CollectionSpec
-    hits: list[VideoHit]
-    # (start, end) seconds by video id, when moments were asked for.
-    moments: dict[str, tuple[float, float]]
+    model: ModelInfo
+    collection: str
+    hits: list[SearchHit]
 
 
 @dataclass(frozen=True)
 class IndexStats:
-    model: VideoModel
-    collection: CollectionSpec
-    stats: CollectionStats
+    model: ModelInfo
+    collection: str
+    rows: int
+    videos: int
+    indexed_ids: list[str]
+    backend: str
+    index_type: str
+
+
+def _search_hit(hit: VideoHit, moment: tuple[float, float] | None) -> SearchHit:
+    return SearchHit(hit.video_id, hit.score, hit.window_index, hit.start_seconds, hit.end_seconds, hit.metadata, moment)
 
 
 def check_video_id(video_id: str, field: str) -> None:
@@ -114,8 +134,8 @@ class Retriever:
 
     @staticmethod
     def collection(model: VideoModel) -> CollectionSpec:
-        served = model.served
-        return CollectionSpec(model=served.name, version=served.version, dimension=model.dimension, embedding_space=served.embedding_space)
+        info = model.info
+        return CollectionSpec(model=info.name, version=info.version, dimension=info.dimension, embedding_space=info.embedding_space)
 
     def _checked_ids(self, video_ids: Sequence[str]) -> list[str]:
         if len(video_ids) > self.settings.max_ids:
@@ -128,7 +148,7 @@ class Retriever:
         """Embed every window of the video and replace the id's rows with them."""
         check_video_id(item.video_id, "id")
         model = self.embedder.registry.video_model(item.model)
-        embedded = await self.embedder.embed_video(item.source, item.sampling, model.served.name, timeout_s)
+        embedded = await self.embedder.embed_video(item.source, item.sampling, model.info.name, timeout_s)
         windows = [
             WindowRow(span.index, span.start_seconds, span.end_seconds, vector)
             for span, vector in zip(embedded.window_spans, embedded.window_embeddings)
@@ -136,9 +156,13 @@ class Retriever:
         spec = self.collection(model)
         with self.metrics.stage("index"):
             await self.index.replace_video(spec, item.video_id, windows, item.metadata)
-        return IndexedVideo(item.video_id, len(windows), embedded.duration_seconds, spec)
+        return IndexedVideo(item.video_id, len(windows), embedded.duration_seconds, model, spec.name)
 
-    async def refresh_row_gauge(self, collections: Iterable[CollectionSpec]) -> None:
+    async def refresh_row_gauge(self, models: Iterable[VideoModel]) -> None:
+        """Set the index-size gauge of the collections of these models (after writes)."""
+        await self._refresh_rows(map(self.collection, models))
+
+    async def _refresh_rows(self, collections: Iterable[CollectionSpec]) -> None:
         for spec in {spec.name: spec for spec in collections}.values():
             stats = await self.index.stats(spec)
             self.metrics.index_rows.labels(spec.name).set(stats.rows)
@@ -155,28 +179,31 @@ class Retriever:
         vector = await self._query_vector(query, model, spec, timeout_s)
         with self.metrics.stage("search"):
             hits = await self.index.search(spec, vector, top_k or DEFAULT_TOP_K, expression)
-            spans: dict[str, tuple[float, float]] = {}
-            if moments and hits:
-                windows = await self.index.video_windows(spec, [hit.video_id for hit in hits], expression)
-                spans = {hit.video_id: moment(windows[hit.video_id], hit.window_index, self.settings.moment_threshold) for hit in hits}
-        return SearchResult(model, spec, hits, spans)
+            moments_by_video = await self._moments(spec, hits, expression) if moments else {}
+        return SearchResult(model.info, spec.name, [_search_hit(hit, moments_by_video.get(hit.video_id)) for hit in hits])
+
+    async def _moments(self, spec: CollectionSpec, hits: list[VideoHit], expression: str) -> dict[str, tuple[float, float]]:
+        if not hits:
+            return {}
+        windows = await self.index.video_windows(spec, [hit.video_id for hit in hits], expression)
+        return {hit.video_id: moment(windows[hit.video_id], hit.window_index, self.settings.moment_threshold) for hit in hits}
 
     async def _query_vector(self, query: Query, model: VideoModel, spec: CollectionSpec, timeout_s: float | None) -> np.ndarray:
         if isinstance(query, TextQuery):
             if not query.text.strip():
                 raise InvalidInput("text", "empty text")
             text_model = self.embedder.registry.text_model(query.text_model)
-            if text_model.served.embedding_space != spec.embedding_space or text_model.dimension != spec.dimension:
+            if text_model.info.embedding_space != spec.embedding_space or text_model.dimension != spec.dimension:
                 raise FailedPrecondition(
                     "model",
-                    f"text model {text_model.served.name} (space {text_model.served.embedding_space!r}, {text_model.dimension}-d) cannot "
+                    f"text model {text_model.info.name} (space {text_model.info.embedding_space!r}, {text_model.dimension}-d) cannot "
                     f"search video model {spec.model} (space {spec.embedding_space!r}, {spec.dimension}-d): text search needs a video "
                     "model of the text model's embedding space, such as a vljepa_video pipeline",
                 )
-            embedded = await self.embedder.embed_text([query.text], text_model.served.name, timeout_s)
+            embedded = await self.embedder.embed_text([query.text], text_model.info.name, timeout_s)
             return embedded.embeddings[0]
         if isinstance(query, VideoQuery):
-            return (await self.embedder.embed_video(query.source, query.sampling, model.served.name, timeout_s)).embedding
+            return (await self.embedder.embed_video(query.source, query.sampling, model.info.name, timeout_s)).embedding
         values = np.asarray(query.values, dtype=np.float32)
         if values.shape != (spec.dimension,):
             raise InvalidInput("embedding", f"got {values.size} values, collection {spec.name} has dimension {spec.dimension}")
@@ -192,7 +219,7 @@ class Retriever:
         spec = self.collection(self.embedder.registry.video_model(model_name))
         with self.metrics.stage("index"):
             deleted = await self.index.delete_videos(spec, ids)
-        await self.refresh_row_gauge([spec])
+        await self._refresh_rows([spec])
         return deleted
 
     async def stats(self, model_name: str = "", video_ids: Sequence[str] = ()) -> IndexStats:
@@ -200,4 +227,4 @@ class Retriever:
         spec = self.collection(model)
         stats = await self.index.stats(spec, self._checked_ids(video_ids))
         self.metrics.index_rows.labels(spec.name).set(stats.rows)
-        return IndexStats(model, spec, stats)
+        return IndexStats(model.info, spec.name, stats.rows, stats.videos, stats.indexed_ids, self.index.backend, self.index.index_type)

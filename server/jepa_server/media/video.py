@@ -1,64 +1,22 @@
-"""Decode a video (encoded bytes, a file, or raw frames) into model-ready clip windows.
-
-Runs inside the decode process pool: everything here is CPU work and must not block the event
-loop. Frames are resized with FFmpeg's scaler straight from the decoder's pixel format (short side
-to `resize_short_side`, as the V-JEPA 2 processor does), centre-cropped, and only the sampled
-frames are converted at all.
-"""
+"""The gateway's side of video preprocessing: which request field a video came in (so errors name
+it) and preprocessing's refusals as domain errors. The preprocessing itself is `jepa_media`, the
+same code the export stage verifies models with."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
-import numpy as np
-from pydantic import BaseModel
+import jepa_media
+from jepa_media import ClipGeometry, DecodeLimits, PreparedVideo, RawFrames, SamplingPlan, WindowSpan
 
 from jepa_server.errors import InvalidInput, LimitExceeded
 
-
-class ClipGeometry(BaseModel, frozen=True):
-    """How a video model wants its pixels (read from the model's Triton config)."""
-
-    frames_per_clip: int
-    crop_size: int
-    resize_short_side: int
-    tubelet_size: int = 2
-    image_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    image_std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+__all__ = ["ClipGeometry", "DecodeLimits", "PreparedVideo", "RawFrames", "SamplingPlan", "SpooledVideo", "VideoSource", "WindowSpan", "prepare_video"]
 
 
-class SamplingPlan(BaseModel, frozen=True):
-    """Which decoded frames are kept and how they are cut into windows."""
-
-    frames_per_clip: int
-    frame_step: int = 1
-    # Resample to this rate (frames per second) instead of frame_step; 0 = off.
-    fps: float = 0.0
-    # Frames between window starts; 0 = frames_per_clip (no overlap).
-    window_stride: int = 0
-    max_windows: int = 256
-
-
-class DecodeLimits(BaseModel, frozen=True):
-    max_decoded_frames: int = 4096
-    max_video_seconds: float = 3600.0
-    max_video_pixels: int = 3840 * 2160
-
-
-class RawFrames(BaseModel, frozen=True):
-    """uint8 RGB frames T x H x W x 3 as sent by a client."""
-
-    data: bytes
-    num_frames: int
-    height: int
-    width: int
-    fps: float = 0.0
-
-
-class SpooledVideo(BaseModel, frozen=True):
+@dataclass(frozen=True)
+class SpooledVideo:
     """Encoded video bytes that arrived in pieces (EmbedVideoStream) and wait in a server-side file."""
 
     path: Path
@@ -67,222 +25,18 @@ class SpooledVideo(BaseModel, frozen=True):
 VideoSource = bytes | Path | RawFrames | SpooledVideo
 
 
-@dataclass(frozen=True)
-class WindowSpan:
-    index: int
-    start_seconds: float
-    end_seconds: float
-
-
-@dataclass(frozen=True)
-class PreparedVideo:
-    """Normalised pixels of every window, (W, T, 3, S, S) float32, and where each window lies."""
-
-    pixel_values: np.ndarray
-    windows: list[WindowSpan]
-    frames_decoded: int
-    duration_seconds: float
-
-
-@dataclass(frozen=True)
-class _SampledFrames:
-    frames: np.ndarray  # (N, S, S, 3) uint8, resized and cropped
-    timestamps: np.ndarray  # (N,) seconds
-    frame_seconds: float  # duration of one sampled frame
-    frames_decoded: int
-    duration_seconds: float
-
-
-# Frames are resized by their short side, so a 1 x 8M "video" would become 73 x 584M pixels.
-MAX_ASPECT_RATIO = 32
-
-
-def _check_frame_size(field: str, width: int, height: int, limits: DecodeLimits) -> None:
-    if width * height > limits.max_video_pixels:
-        raise LimitExceeded(field, f"resolution {width}x{height} exceeds the limit of {limits.max_video_pixels} pixels (max_video_pixels)")
-    if min(width, height) > 0 and max(width, height) > MAX_ASPECT_RATIO * min(width, height):
-        raise InvalidInput(field, f"resolution {width}x{height}: aspect ratio beyond {MAX_ASPECT_RATIO}:1")
-
-
-def _resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
-    scale = short_side / min(width, height)
-    return max(short_side, round(width * scale)), max(short_side, round(height * scale))
-
-
-def _centre_crop(image: np.ndarray, crop_size: int) -> np.ndarray:
-    top = (image.shape[0] - crop_size) // 2
-    left = (image.shape[1] - crop_size) // 2
-    return image[top : top + crop_size, left : left + crop_size]
-
-
-def _resize_and_crop(frame: av.VideoFrame, geometry: ClipGeometry) -> np.ndarray:
-    width, height = _resized_size(frame.width, frame.height, geometry.resize_short_side)
-    # Scale in the decoder's own pixel format, then convert the small frame to RGB: FFmpeg's
-    # combined scale + YUV-to-packed-RGB path costs about twice the CPU. One thread per call:
-    # PyAV >= 17 otherwise starts a scaler thread pool for every frame, and the decode pool is
-    # already the parallelism (benchmarks/RESULTS.md, decode study).
-    resized = frame.reformat(width=width, height=height, interpolation="BILINEAR", threads=1)
-    return _centre_crop(resized.to_ndarray(format="rgb24", threads=1), geometry.crop_size)
-
-
-class _FrameSelector:
-    """Keeps every `frame_step`-th frame, or one frame per 1/fps seconds when fps is set."""
-
-    def __init__(self, plan: SamplingPlan) -> None:
-        self.plan = plan
-        self.next_time = 0.0
-
-    def keep(self, index: int, timestamp: float) -> bool:
-        if self.plan.fps > 0:
-            if timestamp + 1e-6 < self.next_time:
-                return False
-            self.next_time += 1.0 / self.plan.fps
-            while self.next_time <= timestamp:
-                self.next_time += 1.0 / self.plan.fps
-            return True
-        return index % max(1, self.plan.frame_step) == 0
-
-    def sampled_frame_seconds(self, source_fps: float) -> float:
-        if self.plan.fps > 0:
-            return 1.0 / self.plan.fps
-        return max(1, self.plan.frame_step) / source_fps if source_fps > 0 else 0.0
-
-
-def _frames_needed(plan: SamplingPlan) -> int:
-    stride = plan.window_stride or plan.frames_per_clip
-    return plan.frames_per_clip + stride * (plan.max_windows - 1)
-
-
-def _encoded_field(source: bytes | Path | SpooledVideo) -> str:
+def _field(source: VideoSource) -> str:
+    if isinstance(source, RawFrames):
+        return "video.frames"
     return "video.uri" if isinstance(source, Path) else "video.encoded"
-
-
-def _open_container(source: bytes | Path | SpooledVideo) -> av.container.InputContainer:
-    field = _encoded_field(source)
-    if isinstance(source, bytes) and not source:
-        raise InvalidInput(field, "empty video")
-    opened = io.BytesIO(source) if isinstance(source, bytes) else str(source.path if isinstance(source, SpooledVideo) else source)
-    try:
-        return av.open(opened, mode="r", metadata_errors="ignore")
-    except (av.error.FFmpegError, OSError, ValueError) as error:
-        raise InvalidInput(field, f"not a decodable video container ({error})") from error
-
-
-def _sample_encoded(source: bytes | Path | SpooledVideo, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> _SampledFrames:
-    field = _encoded_field(source)
-    with _open_container(source) as container:
-        if not container.streams.video:
-            raise InvalidInput(field, "the container has no video stream")
-        if container.format.name == "image2" or container.format.name.endswith("_pipe"):
-            raise InvalidInput(field, f"a still image ({container.format.name}), not a video; send one image as frames")
-        stream = container.streams.video[0]
-        if stream.codec_context is None:
-            raise InvalidInput(field, "the video stream's codec is unknown or not supported")
-        # From the container headers, before anything is decoded; every frame is checked again.
-        _check_frame_size(field, stream.codec_context.width, stream.codec_context.height, limits)
-        header_seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (container.duration or 0) / 1e6
-        if header_seconds > limits.max_video_seconds:
-            raise LimitExceeded(field, f"duration {header_seconds:.1f} s exceeds the limit of {limits.max_video_seconds:.0f} s")
-        source_fps = float(stream.average_rate or stream.guessed_rate or 0.0)
-        stream.thread_type = "AUTO"
-        selector = _FrameSelector(plan)
-        wanted = _frames_needed(plan)
-        frames: list[np.ndarray] = []
-        timestamps: list[float] = []
-        decoded = 0
-        last_time = 0.0
-        try:
-            for frame in container.decode(stream):
-                decoded += 1
-                if decoded > limits.max_decoded_frames:
-                    raise LimitExceeded(field, f"more than {limits.max_decoded_frames} frames decoded (max_decoded_frames)")
-                _check_frame_size(field, frame.width, frame.height, limits)
-                timestamp = float(frame.time) if frame.time is not None else (decoded - 1) / (source_fps or 1.0)
-                last_time = timestamp
-                if selector.keep(decoded - 1, timestamp):
-                    frames.append(_resize_and_crop(frame, geometry))
-                    timestamps.append(timestamp)
-                    if len(frames) >= wanted:
-                        break
-        except av.error.FFmpegError as error:
-            if not frames:
-                raise InvalidInput(field, f"cannot decode video frames ({error})") from error
-            # A truncated tail: keep what decoded cleanly, as players do.
-    if not frames:
-        raise InvalidInput(field, "the video has no decodable frames")
-    frame_seconds = selector.sampled_frame_seconds(source_fps) or (1.0 / 25)
-    duration = max(header_seconds, last_time + (1.0 / source_fps if source_fps else frame_seconds))
-    return _SampledFrames(np.stack(frames), np.asarray(timestamps), frame_seconds, decoded, duration)
-
-
-def _sample_raw(raw: RawFrames, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> _SampledFrames:
-    if min(raw.num_frames, raw.height, raw.width) <= 0:
-        raise InvalidInput("video.frames", f"num_frames, height and width must be positive, got {raw.num_frames}x{raw.height}x{raw.width}")
-    if not 0 <= raw.fps < float("inf"):
-        raise InvalidInput("video.frames.fps", f"got {raw.fps}, need a finite rate >= 0 (0 = unknown)")
-    expected = raw.num_frames * raw.height * raw.width * 3
-    if len(raw.data) != expected:
-        raise InvalidInput("video.frames.data", f"got {len(raw.data)} bytes, expected {expected} for uint8 {raw.num_frames}x{raw.height}x{raw.width}x3")
-    _check_frame_size("video.frames", raw.width, raw.height, limits)
-    if raw.num_frames > limits.max_decoded_frames:
-        raise LimitExceeded("video.frames.num_frames", f"got {raw.num_frames}, the limit is {limits.max_decoded_frames}")
-    array = np.frombuffer(raw.data, dtype=np.uint8).reshape(raw.num_frames, raw.height, raw.width, 3)
-    fps = raw.fps if raw.fps > 0 else 0.0
-    selector = _FrameSelector(plan)
-    wanted = _frames_needed(plan)
-    frames, timestamps = [], []
-    for index, image in enumerate(array):
-        timestamp = index / fps if fps else float(index)
-        if selector.keep(index, timestamp):
-            frames.append(_resize_and_crop(av.VideoFrame.from_ndarray(image, format="rgb24"), geometry))
-            timestamps.append(timestamp)
-            if len(frames) >= wanted:
-                break
-    frame_seconds = selector.sampled_frame_seconds(fps) if fps else float(max(1, plan.frame_step))
-    duration = raw.num_frames / fps if fps else float(raw.num_frames)
-    return _SampledFrames(np.stack(frames), np.asarray(timestamps), frame_seconds, raw.num_frames, duration)
-
-
-def _normalise(frames: np.ndarray, geometry: ClipGeometry) -> np.ndarray:
-    """uint8 (..., T, S, S, 3) -> float32 (..., T, 3, S, S) with ImageNet mean/std, looked up in
-    a 256-entry table per channel: one pass over the pixels instead of five."""
-    mean = np.asarray(geometry.image_mean, dtype=np.float32)[:, None]
-    std = np.asarray(geometry.image_std, dtype=np.float32)[:, None]
-    table = (np.arange(256, dtype=np.float32) / np.float32(255.0) - mean) / std
-    channels_first = np.moveaxis(frames, -1, -3)
-    pixels = np.empty(channels_first.shape, dtype=np.float32)
-    for channel in range(3):
-        np.take(table[channel], channels_first[..., channel, :, :], out=pixels[..., channel, :, :], mode="clip")
-    return pixels
-
-
-def _cut_windows(sampled: _SampledFrames, plan: SamplingPlan) -> tuple[np.ndarray, list[WindowSpan]]:
-    """Windows of frames_per_clip frames every stride frames. A video shorter than one window, or
-    a tail of at least half a window, is padded by repeating its last frame."""
-    count = len(sampled.frames)
-    length = plan.frames_per_clip
-    stride = plan.window_stride or length
-    starts = list(range(0, max(count - length, 0) + 1, stride))
-    tail_start = starts[-1] + stride
-    if count > length and tail_start < count and count - tail_start >= length / 2:
-        starts.append(tail_start)
-    starts = starts[: plan.max_windows]
-    windows, spans = [], []
-    for index, start in enumerate(starts):
-        picked = np.arange(start, start + length).clip(max=count - 1)
-        windows.append(sampled.frames[picked])
-        last = min(start + length, count) - 1
-        spans.append(
-            WindowSpan(index, float(sampled.timestamps[start]), float(sampled.timestamps[last] + sampled.frame_seconds))
-        )
-    return np.stack(windows), spans
 
 
 def prepare_video(source: VideoSource, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> PreparedVideo:
     """Decode, sample, cut into windows and normalise: the whole CPU side of a video request."""
-    if isinstance(source, RawFrames):
-        sampled = _sample_raw(source, geometry, plan, limits)
-    else:
-        sampled = _sample_encoded(source, geometry, plan, limits)
-    frames, spans = _cut_windows(sampled, plan)
-    return PreparedVideo(_normalise(frames, geometry), spans, sampled.frames_decoded, sampled.duration_seconds)
+    media = source.path if isinstance(source, SpooledVideo) else source
+    try:
+        return jepa_media.prepare_video(media, geometry, plan, limits, _field(source))
+    except jepa_media.VideoLimitExceeded as error:
+        raise LimitExceeded(error.field, error.problem) from error
+    except jepa_media.InvalidVideo as error:
+        raise InvalidInput(error.field, error.problem) from error
