@@ -31,7 +31,7 @@ $(DEMO_MEDIA)/demo.json: $(STAMP) $(DEMO_CHECKPOINT)/config.json
 # The main job: start Triton and the gateway, index the held-out demo gallery and multi-event videos,
 # search by text (ranked videos, scores, moments, held-out R@1), caption multi-event videos.
 run: export $(DEMO_MEDIA)/demo.json
-	$(VENV)/bin/jepa-serve demo --repository $(REPOSITORY) --media $(DEMO_MEDIA) --results $(ARTIFACTS)/demo.json
+	$(VENV)/bin/jepa-serve --log-level WARNING demo --repository $(REPOSITORY) --media $(DEMO_MEDIA) --results $(ARTIFACTS)/demo.json
 
 test: install
 	$(PY) -m pytest -q

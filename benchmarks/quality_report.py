@@ -16,7 +16,7 @@ DEFAULT_COMMANDS = {
     "vljepa_eval": "python -m jepa_export.vljepa.evaluate --checkpoint models/vljepa-demo",
     "retrieval_served": "python -m benchmarks.retrieval_served --repository artifacts/repository/cpu --checkpoint models/vljepa-demo",
     "retrieval_served_fp16": (
-        "jepa-serve export --vljepa models/vljepa-demo --out /tmp/art16 --target cpu --precision fp16 && python -m benchmarks.retrieval_served "
+        "jepa-export --vljepa models/vljepa-demo --out /tmp/art16 --target cpu --precision fp16 && python -m benchmarks.retrieval_served "
         "--repository /tmp/art16/repository/cpu --checkpoint models/vljepa-demo --results benchmarks/results/retrieval_served_fp16.json"
     ),
     "describe": "python -m benchmarks.describe_eval --repository artifacts/repository/cpu --checkpoint models/vljepa-demo",

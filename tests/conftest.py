@@ -9,6 +9,8 @@ import pytest
 
 from support.gateway import GatewayThread
 
+pytest_plugins = ["support.skip_summary"]
+
 
 @pytest.fixture(scope="session")
 def tiny_vjepa2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,7 +1,7 @@
 """Load trained checkpoints into torch modules, one function per checkpoint format.
 
 Every loader fails with `CheckpointError` naming the file and the problem, never with a partial
-load, so `jepa-serve export` can end with one clear line.
+load, so `jepa-export` can end with one clear line.
 
 Video formats: a Hugging Face V-JEPA 2 folder (`VJEPA2Model` or `VJEPA2ForVideoClassification`)
 and the official `facebookresearch/vjepa2` `.pt` training checkpoint. Text formats: a

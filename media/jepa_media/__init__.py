@@ -2,15 +2,15 @@
 gateway serves with and the export stage verifies with. PyAV and numpy only, so that neither
 stage imports the other."""
 
-from jepa_media.errors import InvalidVideo, MediaError, VideoLimitExceeded
+from jepa_media.errors import FieldError, InvalidVideo, VideoLimitExceeded
 from jepa_media.pixels import ClipGeometry, normalise, resize_and_crop
 from jepa_media.video import DecodeLimits, PreparedVideo, RawFrames, SamplingPlan, WindowSpan, prepare_video
 
 __all__ = [
     "ClipGeometry",
     "DecodeLimits",
+    "FieldError",
     "InvalidVideo",
-    "MediaError",
     "PreparedVideo",
     "RawFrames",
     "SamplingPlan",

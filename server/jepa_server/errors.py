@@ -4,17 +4,11 @@ table (`api/status.py` for gRPC)."""
 
 from __future__ import annotations
 
+from jepa_media import FieldError
 
-class GatewayError(Exception):
+
+class GatewayError(FieldError):
     """Base of every domain error: `field` names what the caller can fix or look at."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
-
-    def __reduce__(self):  # raised in decode worker processes and pickled back
-        return (type(self), (self.field, self.problem))
 
 
 class InvalidInput(GatewayError):

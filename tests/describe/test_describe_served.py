@@ -1,9 +1,7 @@
 """Describe through the real gateway and Triton, on a tiny random VL-JEPA (mechanics, not accuracy:
-the accuracy of the trained demo checkpoint is measured by benchmarks/describe_eval.py)."""
+the accuracy of the trained demo checkpoint is what `jepa-serve demo` and benchmarks/describe_eval.py measure)."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from jepa_client import Client, FailedPreconditionError, InvalidArgumentError
 from jepa_export.vljepa.model import load_vljepa
 from support.media import moving_bar_frames, write_video
 from support.prometheus_text import sample_value, scrape
+from support.waiting import wait_until
 
 
 def decoder_calls(triton) -> float:
@@ -63,15 +62,24 @@ def test_selective_mode_calls_the_decoder_once_per_segment(client, vljepa_triton
     assert decoder_calls(vljepa_triton) - before == captions[0].decoder_steps
 
 
-def test_cancelling_a_describe_stream_stops_the_decoder(client, vljepa_triton, tmp_path):
-    video = write_video(tmp_path / "long.mp4", moving_bar_frames(400, height=32, width=32, seed=6), fps=4)
+def test_cancelling_a_describe_stream_stops_the_decoder(client, vljepa_gateway, vljepa_triton, tmp_path):
+    video = write_video(tmp_path / "long.mp4", moving_bar_frames(400, height=32, width=32, seed=6), fps=4)  # 100 windows
+    cancelled = sample_value(vljepa_gateway.metrics_text(), "jepa_requests_total", method="Describe", code="CANCELLED")
+    before = decoder_calls(vljepa_triton)
     captions = client.describe(video, mode="uniform", segmentation="online")
     next(captions)
     captions.close()  # cancels the call on the server
-    time.sleep(1.0)
+    # The gateway has ended the call as cancelled, and Triton holds no decoder request of it.
+    assert wait_until(
+        lambda: sample_value(vljepa_gateway.metrics_text(), "jepa_requests_total", method="Describe", code="CANCELLED") == cancelled + 1, 30
+    )
+    assert wait_until(lambda: sample_value(scrape(vljepa_triton.metrics_url), "nv_inference_pending_request_count", model="text_decoder") == 0, 10)
     after_cancel = decoder_calls(vljepa_triton)
-    time.sleep(2.0)
-    assert decoder_calls(vljepa_triton) == after_cancel
+    assert after_cancel - before < 100, "uniform decoding went on through the windows after the cancel"
+    # Nothing decodes on in the background: a short call adds exactly its own decoder steps.
+    short = write_video(tmp_path / "short.mp4", moving_bar_frames(4, height=32, width=32, seed=6), fps=4)
+    (caption,) = list(client.describe(short, mode="uniform"))
+    assert decoder_calls(vljepa_triton) - after_cancel == caption.decoder_steps
 
 
 def test_live_stream_of_frame_chunks_is_captioned_online(vljepa_gateway):

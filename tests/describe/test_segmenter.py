@@ -23,18 +23,27 @@ def boundaries(segments) -> list[int]:
     return [segment.first_window for segment in segments[1:]]
 
 
-def test_online_segmenter_starts_a_segment_at_each_event_change():
-    segmenter = OnlineSegmenter(threshold=0.3)
-    closed = [s for i, v in enumerate(event_stream([4, 3, 5])) if (s := segmenter.push(i, v)) is not None]
+def spans(segments) -> list[tuple[int, int]]:
+    return [(segment.first_window, segment.last_window) for segment in segments]
+
+
+def online_segments(stream: np.ndarray, **settings) -> list[tuple[int, int]]:
+    segmenter = OnlineSegmenter(**settings)
+    closed = [s for i, v in enumerate(stream) if (s := segmenter.push(i, v)) is not None]
     closed.append(segmenter.finish())
-    assert [(s.first_window, s.last_window) for s in closed] == [(0, 3), (4, 6), (7, 11)]
+    return spans(closed)
+
+
+def test_online_segmenter_starts_a_segment_at_each_event_change():
+    assert online_segments(event_stream([4, 3, 5]), threshold=0.3) == [(0, 3), (4, 6), (7, 11)]
 
 
 def test_online_segmenter_honours_the_minimum_segment_length():
-    segmenter = OnlineSegmenter(threshold=0.3, min_windows=3)
-    closed = [s for i, v in enumerate(event_stream([1, 4])) if (s := segmenter.push(i, v)) is not None]
-    closed.append(segmenter.finish())
-    assert all(segment.length >= 3 for segment in closed[:-1])
+    stream = event_stream([1, 4, 4])
+    # Without a minimum the one-window event is a segment of its own...
+    assert online_segments(stream, threshold=0.3) == [(0, 0), (1, 4), (5, 8)]
+    # ...with three, it cannot close before its third window, so it runs on into the next event.
+    assert online_segments(stream, threshold=0.3, min_windows=3) == [(0, 4), (5, 8)]
 
 
 def test_offline_segmentation_recovers_event_boundaries():
@@ -43,9 +52,10 @@ def test_offline_segmentation_recovers_event_boundaries():
 
 
 def test_offline_segmentation_folds_short_segments_into_a_neighbour():
-    segments = segment_offline(event_stream([5, 1, 6], seed=4), threshold=0.3, min_windows=2)
-    assert all(segment.length >= 2 for segment in segments)
-    assert sum(segment.length for segment in segments) == 12
+    stream = event_stream([5, 1, 6], seed=4)
+    assert spans(segment_offline(stream, threshold=0.3)) == [(0, 4), (5, 5), (6, 11)]
+    # The one-window event joins the neighbour it is closer to; nothing else changes.
+    assert spans(segment_offline(stream, threshold=0.3, min_windows=2)) == [(0, 4), (5, 11)]
 
 
 @pytest.mark.parametrize("threshold", [0.0, 2.0])

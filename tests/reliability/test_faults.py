@@ -18,6 +18,7 @@ from pathlib import Path
 
 import grpc
 import numpy as np
+import psutil
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -32,6 +33,7 @@ from support.gateway import GatewayThread
 from support.grpc_proxy import RecordingProxy
 from support.media import moving_bar_frames, write_video
 from support.prometheus_text import sample_value, scrape
+from support.waiting import wait_until
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -45,13 +47,17 @@ def health(channel: grpc.Channel) -> int:
         return -1
 
 
-def wait_for_health(channel: grpc.Channel, status: int, timeout_s: float) -> float:
-    """Seconds until the gateway reports `status`; fails after `timeout_s`."""
-    started = time.monotonic()
-    while health(channel) != status:
-        assert time.monotonic() - started < timeout_s, f"health not {status} after {timeout_s} s"
-        time.sleep(0.1)
-    return time.monotonic() - started
+def wait_for_health(channel: grpc.Channel, status: int, timeout_s: float) -> None:
+    assert wait_until(lambda: health(channel) == status, timeout_s), f"health not {status} after {timeout_s} s"
+
+
+def gateway_answered(gateway: GatewayThread, method: str, code: str) -> float:
+    """Calls of `method` the gateway has answered with `code`, from its own metrics."""
+    return sample_value(gateway.metrics_text(), "jepa_requests_total", method=method, code=code)
+
+
+def process_ended(pid: int) -> bool:
+    return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
 def embed_text(caller: RawCaller, timeout: float = 10.0):
@@ -108,10 +114,11 @@ def test_triton_sigkilled_under_load_gives_unavailable_in_time_and_the_gateway_r
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         workers = [pool.submit(load) for _ in range(4)]
-        time.sleep(1.0)
+        assert wait_until(lambda: len(outcomes) >= 8, timeout_s=30), "no load reached the gateway"
         os.kill(triton.pid, signal.SIGKILL)
         killed_at = len(outcomes)
-        time.sleep(3.0)
+        # Until every caller has seen the outage (each call ends within its deadline).
+        assert wait_until(lambda: sum(code == "UNAVAILABLE" for code, _ in outcomes[killed_at:]) >= 8, timeout_s=4 * deadline_s)
         stop.set()
         for worker in workers:
             worker.result(timeout=deadline_s + 5)
@@ -127,9 +134,11 @@ def test_triton_sigkilled_under_load_gives_unavailable_in_time_and_the_gateway_r
 
     # An idempotent SDK call made while Triton is down retries UNAVAILABLE with backoff until it is back.
     patient = ClientOptions(address=fault_gateway.address, timeout=90, retry=RetryPolicy(max_retries=100, initial_backoff=0.2, max_backoff=1.0))
+    refused_before = gateway_answered(fault_gateway, "EmbedText", "UNAVAILABLE")
     with Client(patient) as client, concurrent.futures.ThreadPoolExecutor(1) as pool:
         retried = pool.submit(client.embed_text, ["a dog catches a frisbee"])
-        time.sleep(1.0)
+        # The gateway has refused the call twice: the client is retrying, not failing.
+        assert wait_until(lambda: gateway_answered(fault_gateway, "EmbedText", "UNAVAILABLE") >= refused_before + 2, timeout_s=30)
         assert not retried.done()
         triton.start()  # same ports; nothing is done to the gateway
         np.testing.assert_allclose(retried.result(90).embeddings[0], before.embeddings[0].values, atol=1e-5)
@@ -169,9 +178,10 @@ def test_a_dead_decode_worker_costs_one_unavailable_call_then_decoding_works(tri
     video = write_video(tmp_path / "clip.mp4", moving_bar_frames(16), fps=8).read_bytes()
     request = embedding_pb2.EmbedVideoRequest(video={"encoded": video})
     assert isinstance(caller("EmbedVideo", request, embedding_pb2.EmbedVideoResponse), embedding_pb2.EmbedVideoResponse)
-    for pid in fault_gateway.gateway.preparer.worker_pids():
+    workers = fault_gateway.gateway.preparer.worker_pids()
+    for pid in workers:
         os.kill(pid, signal.SIGKILL)
-    time.sleep(0.5)
+    assert wait_until(lambda: all(map(process_ended, workers)), timeout_s=10)
     failed = caller("EmbedVideo", request, embedding_pb2.EmbedVideoResponse)
     assert isinstance(failed, grpc.RpcError) and failed.code() == grpc.StatusCode.UNAVAILABLE, failed
     assert failed.details().startswith("decoder: ")
@@ -201,16 +211,17 @@ def test_sigterm_drains_in_flight_calls_within_the_grace_period(proxy, cpu_repos
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             proxy.hold()  # Triton "stops answering": the call stays in flight in the gateway
             in_flight = pool.submit(embed_text, caller, 30.0)
-            time.sleep(0.5)
+            assert wait_until(lambda: any(call.method.endswith("/ModelInfer") for call in proxy.calls), timeout_s=10)
             terminated = time.monotonic()
             process.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
+            # Draining: the gateway takes no new call, not even a health check.
+            assert wait_until(lambda: health(caller.channel) == -1, timeout_s=5)
             newcomer = RawCaller(address)
             refused = embed_text(newcomer, timeout=5)
             newcomer.close()
             assert isinstance(refused, grpc.RpcError) and refused.code() == grpc.StatusCode.UNAVAILABLE, refused
             if stall_s < grace_s:
-                time.sleep(stall_s)
+                time.sleep(stall_s)  # the scenario itself: Triton stalls this long, within the grace period
                 proxy.release()
                 assert isinstance(in_flight.result(10), embedding_pb2.EmbedTextResponse), "an in-flight call was dropped"
             else:

@@ -1,4 +1,5 @@
-"""The allow-list filter grammar and collection names, without a server."""
+"""The allow-list filter grammar and collection names, as text (test_filters_on_milvus_lite.py runs
+every form on Milvus Lite)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import sys
 import textwrap
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from jepa_server.triton_local import (
     LocalTritonOptions,
     TritonStartupError,
 )
+from support.waiting import wait_until
 
 MODEL_NAME = "double"
 
@@ -93,15 +94,6 @@ def processes_in_group(pgid: int) -> list[int]:
         if group == pgid and state != "Z":
             members.append(int(stat.parent.name))
     return members
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @pytest.fixture(scope="module")

@@ -61,16 +61,10 @@ Query = TextQuery | VideoQuery | VectorQuery
 
 
 @dataclass(frozen=True)
-class SearchHit:
+class SearchHit(VideoHit):
     """A video, its score and best-matching window, and (when asked for) the moment around it."""
 
-    video_id: str
-    score: float
-    window_index: int
-    start_seconds: float
-    end_seconds: float
-    metadata: dict[str, Any]
-    moment: tuple[float, float] | None
+    moment: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +86,7 @@ class IndexStats:
 
 
 def _search_hit(hit: VideoHit, moment: tuple[float, float] | None) -> SearchHit:
-    return SearchHit(hit.video_id, hit.score, hit.window_index, hit.start_seconds, hit.end_seconds, hit.metadata, moment)
+    return SearchHit(**vars(hit), moment=moment)
 
 
 def check_video_id(video_id: str, field: str) -> None:

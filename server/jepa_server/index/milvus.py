@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import logging
 import re
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,6 +49,19 @@ _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 _SERVER_SCHEMES = ("http://", "https://", "tcp://")
 _MAX_QUERY_ROWS = 16384
 _COLLECTION_NOT_LOADED = 101  # Milvus error code: "collection ... is in state 'released'"
+
+
+class _LiteUnimplementedTimestamp(logging.Filter):
+    """pymilvus asks Milvus Lite's in-process gRPC server for AllocTimestamp, which Lite does not
+    implement; pymilvus goes on without it, but the gRPC server logs an error with a traceback
+    each time. Drops exactly those records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        trace = record.exc_info[2] if record.exc_info else None
+        return trace is None or traceback.extract_tb(trace)[-1].name != "AllocTimestamp"
+
+
+_LITE_NOISE = _LiteUnimplementedTimestamp()
 
 
 def collection_name(model: str, version: str, dimension: int, embedding_space: str) -> str:
@@ -127,6 +142,8 @@ class MilvusIndex:
         self.is_lite = not uri.startswith(_SERVER_SCHEMES)
         if self.is_lite and not uri.endswith(".db"):
             raise ValueError(f"index_uri: got {uri!r}; need a Milvus Lite path ending in .db or an http(s):// Milvus URI")
+        if self.is_lite:
+            logging.getLogger("grpc._server").addFilter(_LITE_NOISE)
         self.uri = uri
         self.backend = "milvus-lite" if self.is_lite else "milvus"
         self.index_type = index_type or ("FLAT" if self.is_lite else "HNSW")
