@@ -23,21 +23,33 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     from transformers import VJEPA2Config
 
-VJEPA2_PRESETS: dict[str, dict[str, int]] = {
+    from jepa_export.rope import RotarySpec
+
+VJEPA2_PRESETS: dict[str, dict[str, float]] = {
     # For tests and `make run`: seconds to export, a few MB on disk.
     "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, crop_size=64, frames_per_clip=8),
     # The benchmark size (ViT-S).
     "vit-s": dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=6, crop_size=224, frames_per_clip=16),
-    # The released ViT-L geometry (facebook/vjepa2-vitl-fpc64-256), for GPU checks.
+    # The released ViT-L geometry (facebook/vjepa2-vitl-fpc64-256), for GPU checks and the size study.
     "vit-l": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, crop_size=256, frames_per_clip=16),
+    # The released ViT-g (facebook/vjepa2-vitg-fpc64-256): 1B parameters, MLP 1408 -> 6144.
+    "vit-g": dict(hidden_size=1408, num_hidden_layers=40, num_attention_heads=22, mlp_ratio=48 / 11, crop_size=256, frames_per_clip=16),
 }
 # The V-JEPA 2 predictor is not served; keep it minimal in generated checkpoints.
 _SMALL_PREDICTOR = dict(pred_hidden_size=32, pred_num_hidden_layers=1, pred_num_attention_heads=2, num_pooler_layers=1)
 
 # Which weights of an official training checkpoint to serve (`--weights`).
 OfficialWeights = Literal["target_encoder", "encoder", "ema_encoder"]
-# Attention heads are not visible in the weights; these are the released V-JEPA 2 encoders.
-_UPSTREAM_HEADS_BY_WIDTH = {1024: 16, 1280: 16, 1408: 22}
+# Attention heads are not visible in the weights; these are the released V-JEPA 2 and 2.1 encoders.
+_UPSTREAM_HEADS_BY_WIDTH = {768: 12, 1024: 16, 1280: 16, 1408: 22, 1664: 26}
+# V-JEPA 2.1 (upstream app/vjepa_2_1): a video modality embedding added after the patch embedding,
+# the output normalised by the last of its hierarchical norms, and RoPE angles interleaved with
+# row and column positions rescaled to the grid it was pre-trained on (256 px or 252 px).
+_V21_MARKER = "video_mod_embed"
+# Used only for images and for the hierarchical outputs of distillation training, not for a video's embedding.
+_V21_UNUSED = re.compile(r"^(patch_embed_img\.|img_mod_embed$|norms_block\.\d+\.)")
+_V21_PRETRAINED_SIDE = {14: 252, 16: 256}
+_V21_CROP_SIZE = 384
 _UPSTREAM_PREFIXES = ("module.", "backbone.")
 
 
@@ -234,16 +246,44 @@ def _config_from_upstream(upstream: dict[str, torch.Tensor], file: Path, config_
     )
 
 
-def load_vjepa2_official(file: Path, weights: OfficialWeights = "target_encoder", config_file: Path | None = None) -> torch.nn.Module:
-    """Load one encoder of a `facebookresearch/vjepa2` training checkpoint into `VJEPA2Model`.
+def _fold_vjepa2_1(upstream: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A V-JEPA 2.1 encoder in 2.0's layout: the video modality embedding folded into the patch
+    embedding's bias (both are added to every token), the last hierarchical norm as `norm`, and
+    the image path and intermediate norms left out."""
+    folded = dict(upstream)
+    modality = folded.pop(_V21_MARKER)
+    if "patch_embed.proj.bias" in folded:
+        folded["patch_embed.proj.bias"] = folded["patch_embed.proj.bias"] + modality.reshape(-1)
+    norms = sorted({int(match.group(1)) for key in folded if (match := re.match(r"^norms_block\.(\d+)\.", key))})
+    if norms:
+        for kind in ("weight", "bias"):
+            folded[f"norm.{kind}"] = folded.pop(f"norms_block.{norms[-1]}.{kind}")
+    return {key: tensor for key, tensor in folded.items() if not _V21_UNUSED.match(key)}
 
-    The file is a dict with `encoder`, `target_encoder`, `predictor` (and `ema_encoder` in 2.1);
-    `target_encoder` (the EMA teacher, what upstream evaluates) is the default. Crop size, frames
-    per clip and attention heads are not visible in the weights: they come from `config_file` (a
-    Hugging Face V-JEPA 2 `config.json`) or default to the released models (256 px, 64 frames,
-    16 or 22 heads). Any key that does not fit fails the load; nothing is loaded partially.
+
+def vjepa2_1_rotary(config: VJEPA2Config) -> RotarySpec:
+    """2.1's angles: interleaved, rows and columns rescaled to the pre-training grid."""
+    from jepa_export.rope import RotarySpec
+
+    grid = config.crop_size // config.patch_size
+    scale = (_V21_PRETRAINED_SIDE.get(config.patch_size, 256) // config.patch_size - 1) / max(grid - 1, 1)
+    return RotarySpec(interleaved=True, height_scale=scale, width_scale=scale)
+
+
+def load_vjepa2_official(file: Path, weights: OfficialWeights = "target_encoder", config_file: Path | None = None) -> torch.nn.Module:
+    """Load one encoder of a `facebookresearch/vjepa2` training checkpoint (V-JEPA 2 or 2.1) into `VJEPA2Model`.
+
+    The file is a dict with `encoder`, `target_encoder`, `predictor` (and `ema_encoder` in 2.1,
+    whose ViT-B and ViT-L hub models read it); `target_encoder` (the EMA teacher, what upstream
+    evaluates) is the default. Crop size, frames per clip and attention heads are not visible in
+    the weights: they come from `config_file` (a Hugging Face V-JEPA 2 `config.json`) or default to
+    the released models (2.0: 256 px; 2.1: 384 px; 64 frames; heads by width). A 2.1 encoder
+    (it holds `video_mod_embed`) is folded into 2.0's layout and rotates by 2.1's angles
+    (`vjepa2_1_rotary`). Any key that does not fit fails the load; nothing is loaded partially.
     """
     from transformers import VJEPA2Model
+
+    from jepa_export.rope import install_rotary
 
     file = Path(file)
     try:
@@ -257,7 +297,12 @@ def load_vjepa2_official(file: Path, weights: OfficialWeights = "target_encoder"
     # The released checkpoints keep a sin-cos `pos_embed` that their RoPE encoders never read
     # (upstream loads them with strict=False for that reason); transformers' V-JEPA 2 is RoPE only.
     upstream.pop("pos_embed", None)
+    version_2_1 = _V21_MARKER in upstream
+    if version_2_1:
+        upstream = _fold_vjepa2_1(upstream)
     config = _config_from_upstream(upstream, file, config_file)
+    if version_2_1 and config_file is None:
+        config.crop_size = _V21_CROP_SIZE
     mapped = upstream_to_transformers(upstream)
     model = VJEPA2Model(config)
     expected = {key: tensor for key, tensor in model.state_dict().items() if not key.startswith("predictor.")}
@@ -270,10 +315,12 @@ def load_vjepa2_official(file: Path, weights: OfficialWeights = "target_encoder"
     ]
     if missing or unexpected or wrong_shapes:
         raise CheckpointError(
-            f"{file} ({weights}): does not fit a V-JEPA 2 encoder of width {config.hidden_size} and "
+            f"{file} ({weights}): does not fit a V-JEPA 2{'.1' if version_2_1 else ''} encoder of width {config.hidden_size} and "
             f"{config.num_hidden_layers} layers: {_fit_problems(missing, unexpected, wrong_shapes)}"
         )
     model.load_state_dict(mapped, strict=False)  # strict except the predictor, checked above
+    if version_2_1:
+        install_rotary(model, vjepa2_1_rotary(config))
     return model.eval()
 
 
