@@ -91,12 +91,12 @@ class _Models:
                 encoder, geometry = self.video(spec.checkpoint)
                 for batch in spec.batch_sizes:
                     pixels = torch.randn(batch, geometry.frames_per_clip, 3, geometry.crop_size, geometry.crop_size)
-                    points.append(_time_calls(lambda: encoder(pixels), batch, spec.duration_s))
+                    points.append(_time_calls(lambda pixels=pixels: encoder(pixels), batch, spec.duration_s))
             else:
                 model = self.text()
                 for batch in spec.batch_sizes:
                     texts = (spec.texts * (1 + batch // max(len(spec.texts), 1)))[:batch]
-                    points.append(_time_calls(lambda: model.encode(texts, batch_size=batch, normalize_embeddings=True), batch, spec.duration_s))
+                    points.append(_time_calls(lambda texts=texts, batch=batch: model.encode(texts, batch_size=batch, normalize_embeddings=True), batch, spec.duration_s))
         return points
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from benchmarks.calls import embed_text_call, embed_video_call, gateway_client
 from benchmarks.context import StudyContext
-from benchmarks.loadgen import LoadPoint, Tally, closed_loop
+from benchmarks.loadgen import Tally, closed_loop
 from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer, served_layout, served_version_dir
 from benchmarks.processes import ServedStack
 from benchmarks.results import Goal, Plot, PlotSeries, Table

@@ -102,7 +102,7 @@ def _build_fp32(name: str, built: BuiltModel, input_sets: list[InputSet], settin
             continue
         runner = ServedRunner(path.parent, job.settings.output_names)
         passed = check_artifact("onnx_fp32", path, runner, input_sets, settings.thresholds["onnx_fp32"]).passed
-        ms = median_ms_per_item(lambda: runner.run(real.feeds), real.batch_size, settings.tune_seconds) if passed and settings.tune else None
+        ms = median_ms_per_item(lambda runner=runner: runner.run(real.feeds), real.batch_size, settings.tune_seconds) if passed and settings.tune else None
         built.graph_candidates.append(GraphCandidate(recipe=recipe.name, fused_ops=fused, passed=passed, ms_per_item=ms))
         timed.append((ms if ms is not None else float("inf") if not passed else 0.0, path, recipe.name))
         if not settings.tune and passed:
@@ -132,7 +132,7 @@ def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], s
         if precision == "fp16":
             fp16_file = convert_to_fp16(fp32_file, folder / "model.onnx", settings.external_data_threshold_bytes)
             built.files["onnx_fp16"] = fp16_file
-            built.runners["onnx_fp16"] = (lambda: OnnxRunner(fp16_file, "cuda")) if cuda else _cpu_runner(folder, job)
+            built.runners["onnx_fp16"] = (lambda file=fp16_file: OnnxRunner(file, "cuda")) if cuda else _cpu_runner(folder, job)
         elif precision == "int8":
             built.files["onnx_int8"] = build_int8(fp32_file, folder, settings.int8)
             built.runners["onnx_int8"] = _cpu_runner(folder, job)
