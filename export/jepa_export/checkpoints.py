@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import torch
 from pydantic import BaseModel
@@ -25,7 +25,26 @@ if TYPE_CHECKING:
 
     from jepa_export.rope import RotarySpec
 
-VJEPA2_PRESETS: dict[str, dict[str, float]] = {
+
+class _EncoderShape(TypedDict, total=False):
+    """The `VJEPA2Config` arguments a preset sets."""
+
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    mlp_ratio: float
+    crop_size: int
+    frames_per_clip: int
+
+
+class _PredictorShape(TypedDict):
+    pred_hidden_size: int
+    pred_num_hidden_layers: int
+    pred_num_attention_heads: int
+    num_pooler_layers: int
+
+
+VJEPA2_PRESETS: dict[str, _EncoderShape] = {
     # For tests and `make run`: seconds to export, a few MB on disk.
     "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, crop_size=64, frames_per_clip=8),
     # The benchmark size (ViT-S).
@@ -36,7 +55,7 @@ VJEPA2_PRESETS: dict[str, dict[str, float]] = {
     "vit-g": dict(hidden_size=1408, num_hidden_layers=40, num_attention_heads=22, mlp_ratio=48 / 11, crop_size=256, frames_per_clip=16),
 }
 # The V-JEPA 2 predictor is not served; keep it minimal in generated checkpoints.
-_SMALL_PREDICTOR = dict(pred_hidden_size=32, pred_num_hidden_layers=1, pred_num_attention_heads=2, num_pooler_layers=1)
+_SMALL_PREDICTOR: _PredictorShape = dict(pred_hidden_size=32, pred_num_hidden_layers=1, pred_num_attention_heads=2, num_pooler_layers=1)
 
 # Which weights of an official training checkpoint to serve (`--weights`).
 OfficialWeights = Literal["target_encoder", "encoder", "ema_encoder"]
@@ -152,7 +171,8 @@ def load_vjepa2_hf(directory: Path) -> torch.nn.Module:
     model_class = VJEPA2ForVideoClassification if classifier else VJEPA2Model
     try:
         with _quiet_transformers():
-            model, loading_info = model_class.from_pretrained(directory, output_loading_info=True, ignore_mismatched_sizes=True)
+            # transformers types from_pretrained as returning the model; with output_loading_info it returns (model, info).
+            model, loading_info = model_class.from_pretrained(directory, output_loading_info=True, ignore_mismatched_sizes=True)  # type: ignore[misc]
     except Exception as error:  # safetensors, OSError, ValueError...: all mean "cannot read these weights"
         raise CheckpointError(f"{directory}: cannot load V-JEPA 2 weights ({type(error).__name__}: {error})") from error
     # The predictor is not served, nor is the classification head.
@@ -261,12 +281,20 @@ def _fold_vjepa2_1(upstream: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     return {key: tensor for key, tensor in folded.items() if not _V21_UNUSED.match(key)}
 
 
+def patch_side(config: VJEPA2Config) -> int:
+    """V-JEPA 2 patches are square; transformers also types `patch_size` as a (height, width) pair."""
+    if not isinstance(config.patch_size, int):
+        raise CheckpointError(f"patch_size: got {config.patch_size!r}, expected one int (V-JEPA 2 patches are square)")
+    return config.patch_size
+
+
 def vjepa2_1_rotary(config: VJEPA2Config) -> RotarySpec:
     """2.1's angles: interleaved, rows and columns rescaled to the pre-training grid."""
     from jepa_export.rope import RotarySpec
 
-    grid = config.crop_size // config.patch_size
-    scale = (_V21_PRETRAINED_SIDE.get(config.patch_size, 256) // config.patch_size - 1) / max(grid - 1, 1)
+    patch_size = patch_side(config)
+    grid = config.crop_size // patch_size
+    scale = (_V21_PRETRAINED_SIDE.get(patch_size, 256) // patch_size - 1) / max(grid - 1, 1)
     return RotarySpec(interleaved=True, height_scale=scale, width_scale=scale)
 
 
@@ -325,7 +353,7 @@ def load_vjepa2_official(file: Path, weights: OfficialWeights = "target_encoder"
 
 
 def video_geometry(model: torch.nn.Module) -> VideoGeometry:
-    config = model.config
+    config: Any = model.config  # a transformers config; torch types module attributes as Tensor | Module
     return VideoGeometry(
         frames_per_clip=config.frames_per_clip,
         crop_size=config.crop_size,
@@ -416,6 +444,7 @@ def load_text_encoder(directory: Path | None = None) -> TextEncoderCheckpoint:
     root = Path(directory) if directory else bundled_minilm_dir()
     if not root.is_dir():
         raise CheckpointError(f"{root}: no such folder")
+    pooling: TextPooling
     model_dir, pooling, dense_dirs = root, "mean", []
     modules_file = root / "modules.json"
     modules = _read_json(modules_file) if modules_file.is_file() else []

@@ -44,11 +44,11 @@ def write_synthetic_video(path: Path, scenes: int, frames_per_scene: int, width:
     return path
 
 
-def decode_clips(path: Path, geometry: VideoGeometry, frames_per_clip: int, image_mean: tuple[float, ...], image_std: tuple[float, ...]) -> np.ndarray:
+def decode_clips(path: Path, geometry: VideoGeometry, frames_per_clip: int, image_mean: tuple[float, float, float], image_std: tuple[float, float, float]) -> np.ndarray:
     """Every frame, cut into consecutive windows of `frames_per_clip`: float32 (W, T, 3, S, S)."""
     clip_geometry = ClipGeometry(
         frames_per_clip=frames_per_clip, crop_size=geometry.crop_size, resize_short_side=geometry.resize_short_side,
-        tubelet_size=geometry.tubelet_size, image_mean=tuple(image_mean), image_std=tuple(image_std),
+        tubelet_size=geometry.tubelet_size, image_mean=image_mean, image_std=image_std,
     )
     plan = SamplingPlan(frames_per_clip=frames_per_clip, max_windows=MAX_VERIFICATION_WINDOWS)
     return prepare_video(path, clip_geometry, plan, DecodeLimits(), field=str(path)).pixel_values

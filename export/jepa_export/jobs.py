@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -105,6 +106,8 @@ def verification_clip(settings: ExportSettings, geometry: checkpoints.VideoGeome
 
 
 def video_encoder_job(settings: ExportSettings) -> ExportJob:
+    if settings.vjepa2 is None:
+        raise checkpoints.CheckpointError("vjepa2: no checkpoint given; the video encoder job needs one")
     vjepa2 = checkpoints.load_vjepa2(settings.vjepa2, settings.vjepa2_weights, settings.vjepa2_config)
     geometry = checkpoints.video_geometry(vjepa2).model_copy(update={"short_side_override": settings.resize_short_side})
     module = video_encoder_for_export(vjepa2)
@@ -149,7 +152,7 @@ def video_encoder_job(settings: ExportSettings) -> ExportJob:
         extra_inputs=extra_inputs,
         dynamic_shapes=dynamic_shapes,
         tensorrt_profile={
-            "pixel_values_videos": tuple(
+            "pixel_values_videos": tensorrt_plan.profile_shapes(
                 (batch_size, frame_count, 3, side, side)
                 for batch_size, frame_count in zip((1, settings.tensorrt_opt_batch_size, settings.max_batch_size), frame_range)
             )
@@ -201,7 +204,7 @@ def text_encoder_job(
     model = model_settings(
         settings,
         name="text_encoder",
-        inputs=[TensorSettings(name="input_ids", **ragged), TensorSettings(name="attention_mask", **ragged)],
+        inputs=[TensorSettings.model_validate({"name": "input_ids", **ragged}), TensorSettings.model_validate({"name": "attention_mask", **ragged})],
         outputs=[TensorSettings(name="text_embedding", dims=[embedding_size])],
         # Token id 0 exists in every vocabulary; a mask of ones makes it a real forward pass.
         warmup=[
@@ -235,12 +238,13 @@ def bundled_text_encoder_job(settings: ExportSettings) -> ExportJob:
     """The standalone text encoder: a local folder, or the bundled all-MiniLM-L6-v2."""
     text = checkpoints.load_text_encoder(settings.text_encoder)
     module = TextEncoderForExport(text.model, text.pooling, text.projection)
+    config: Any = text.model.config  # a transformers config; torch types module attributes as Tensor | Module
     return text_encoder_job(
         settings,
         module,
         text.tokenizer_file,
         text.max_tokens,
-        text.model.config.vocab_size,
+        config.vocab_size,
         f"text-{weights_fingerprint(text.model, text.projection)}",
         str(settings.text_encoder or checkpoints.bundled_minilm_dir()),
     )

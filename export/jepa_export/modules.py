@@ -36,8 +36,8 @@ class PooledVideoEncoderForExport(VideoEncoderForExport):
     """
 
     def __init__(self, classifier: torch.nn.Module) -> None:
-        super().__init__(classifier.vjepa2)
-        self.pooler = classifier.pooler
+        super().__init__(classifier.get_submodule("vjepa2"))
+        self.pooler = classifier.get_submodule("pooler")
 
     def pool(self, visual_tokens: torch.Tensor) -> torch.Tensor:
         return self.pooler(visual_tokens)

@@ -15,7 +15,7 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import onnx
 import torch
@@ -81,6 +81,7 @@ def _axis_names(dynamic_shapes: DynamicShapes, input_names: tuple[str, ...], out
 def eager_attention(module: torch.nn.Module) -> Iterator[None]:
     """Transformers models switched to their eager attention while traced, then switched back."""
     switched = []
+    submodule: Any  # transformers models, whose methods torch types as Tensor | Module
     for submodule in module.modules():
         config = getattr(submodule, "config", None)
         if hasattr(submodule, "set_attn_implementation") and config is not None:
@@ -144,6 +145,7 @@ def export_onnx(
                 opset_version=recipe.opset,
                 verbose=False,
             )
+            assert program is not None  # dynamo=True always returns an ONNXProgram
             program.save(str(path), external_data=external_data)
         else:
             with eager_attention(module):

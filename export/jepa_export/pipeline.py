@@ -13,6 +13,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import onnxruntime
@@ -29,7 +30,7 @@ from jepa_export.parity import ArtifactCheck, InputSet, OnnxRunner, Runner, Serv
 from jepa_export.precision import bf16_unavailable_reason, build_bf16, build_int8, openvino_installed
 from jepa_export.rope import tabulated_rope
 from jepa_export.report import ExportReport, ModelReport, QualityCheck, summary_tables
-from jepa_export.repository import CPU_ONLY_PRECISIONS, PRECISION_ARTIFACTS, VERSIONS, ModelSettings, Precision, RuntimeSpec, write_ensemble, write_model
+from jepa_export.repository import CPU_ONLY_PRECISIONS, PRECISION_ARTIFACTS, VERSIONS, ModelSettings, Precision, RuntimeSpec, Target, write_ensemble, write_model
 from jepa_export.settings import ExportSettings
 from jepa_export.tuning import GraphCandidate, ServingChoice, choose_serving, median_ms_per_item
 from jepa_export.triton_python_model import runtime_spec
@@ -102,7 +103,7 @@ def _build_fp32(name: str, built: BuiltModel, input_sets: list[InputSet], settin
             continue
         runner = ServedRunner(path.parent, job.settings.output_names)
         passed = check_artifact("onnx_fp32", path, runner, input_sets, settings.thresholds["onnx_fp32"]).passed
-        ms = median_ms_per_item(lambda runner=runner: runner.run(real.feeds), real.batch_size, settings.tune_seconds) if passed and settings.tune else None
+        ms = median_ms_per_item(partial(runner.run, real.feeds), real.batch_size, settings.tune_seconds) if passed and settings.tune else None
         built.graph_candidates.append(GraphCandidate(recipe=recipe.name, fused_ops=fused, passed=passed, ms_per_item=ms))
         timed.append((ms if ms is not None else float("inf") if not passed else 0.0, path, recipe.name))
         if not settings.tune and passed:
@@ -132,7 +133,7 @@ def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], s
         if precision == "fp16":
             fp16_file = convert_to_fp16(fp32_file, folder / "model.onnx", settings.external_data_threshold_bytes)
             built.files["onnx_fp16"] = fp16_file
-            built.runners["onnx_fp16"] = (lambda file=fp16_file: OnnxRunner(file, "cuda")) if cuda else _cpu_runner(folder, job)
+            built.runners["onnx_fp16"] = partial(OnnxRunner, fp16_file, "cuda") if cuda else _cpu_runner(folder, job)
         elif precision == "int8":
             built.files["onnx_int8"] = build_int8(fp32_file, folder, settings.int8)
             built.runners["onnx_int8"] = _cpu_runner(folder, job)
@@ -157,7 +158,7 @@ def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], s
         built.tensorrt = build
         built.files["tensorrt_fp16"] = build.plan_file
         built.runners["tensorrt_fp16"] = lambda: tensorrt_plan.TensorRTRunner(build.plan_file, job.settings.output_names)
-    elif settings.tensorrt:
+    elif settings.tensorrt and tensorrt_skipped is not None:
         built.skipped["tensorrt"] = tensorrt_skipped
 
 
@@ -177,10 +178,11 @@ def _tune_serving(name: str, built: BuiltModel, input_sets: list[InputSet], sett
     """Runtime, instances and threads of every verified precision, measured on its real inputs."""
     real = next(input_set for input_set in input_sets if input_set.real)
     for precision, runtimes in _TUNED_RUNTIMES.items():
-        if built.artifact_dir(precision) is None:
+        artifact_dir = built.artifact_dir(precision)
+        if artifact_dir is None:
             continue
         built.serving[precision] = choose_serving(
-            built.artifact_dir(precision), [spec for spec in runtimes if spec.runtime == "onnxruntime" or openvino_installed()],
+            artifact_dir, [spec for spec in runtimes if spec.runtime == "onnxruntime" or openvino_installed()],
             built.job.settings.output_names, real.feeds, settings.output_dir / "tuning" / name / precision, settings.tune_seconds,
         )
 
@@ -197,7 +199,7 @@ def _served_settings(name: str, built: BuiltModel, settings: ExportSettings) -> 
     )
 
 
-def _write_repositories(name: str, built: BuiltModel, settings: ExportSettings, repositories: dict[str, Path]) -> None:
+def _write_repositories(name: str, built: BuiltModel, settings: ExportSettings, repositories: dict[Target, Path]) -> None:
     job, served = built.job, settings.served_precision(name)
     model = _served_settings(name, built, settings)
     for target, repository in repositories.items():
@@ -265,7 +267,7 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
     job_factories.extend(extra_factories)
     repository_root = settings.output_dir / "repository"
     # The tensorrt repository is written when a plan was built (tensorrt on and a GPU here).
-    targets = list(dict.fromkeys([*settings.targets, *(["tensorrt"] if settings.tensorrt else [])]))
+    targets: list[Target] = list(dict.fromkeys(settings.targets + (["tensorrt"] if settings.tensorrt else [])))
     repositories = {target: repository_root / target for target in targets}
     for repository in repositories.values():
         shutil.rmtree(repository, ignore_errors=True)

@@ -130,14 +130,14 @@ def render_config(model: ModelSettings, target: Target) -> str:
         config.version_policy.specific.versions.extend(model.served_versions)
     for sample in model.warmup:
         warmup = config.model_warmup.add(name=sample.name, batch_size=sample.batch_size, count=1)
-        for tensor in sample.inputs:
-            entry = warmup.inputs[tensor.name]
-            entry.data_type = mc.DataType.Value(tensor.data_type)
-            entry.dims.extend(tensor.dims)
-            if tensor.fill == "zeros":
+        for sample_input in sample.inputs:
+            entry = warmup.inputs[sample_input.name]
+            entry.data_type = mc.DataType.Value(sample_input.data_type)
+            entry.dims.extend(sample_input.dims)
+            if sample_input.fill == "zeros":
                 entry.zero_data = True
             else:
-                entry.input_data_file = _warmup_file_name(sample, tensor)
+                entry.input_data_file = _warmup_file_name(sample, sample_input)
     for key, value in model.parameters.items():
         config.parameters[key].string_value = value
     return text_format.MessageToString(config)

@@ -19,9 +19,13 @@ from __future__ import annotations
 import contextlib
 import types
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import torch
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from transformers.models.vjepa2.modeling_vjepa2 import VJEPA2RopeAttention
 
 _ATTENTION_CLASS = "VJEPA2RopeAttention"
 
@@ -44,7 +48,7 @@ def _angles(positions: torch.Tensor, channels: int, interleaved: bool) -> torch.
     return frequencies.repeat_interleave(2, dim=-1) if interleaved else frequencies.repeat(1, 2)
 
 
-def rope_tables(attention: torch.nn.Module, tokens: int, spec: RotarySpec) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def rope_tables(attention: VJEPA2RopeAttention, tokens: int, spec: RotarySpec) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(cos, sin) of shape (tokens, head_dim) and the (head_dim, head_dim) signed pair swap."""
     head_dim = attention.attention_head_size
     frame_ids, height_ids, width_ids = attention.get_position_ids(torch.zeros(1, tokens, 1))
@@ -65,16 +69,17 @@ def rope_tables(attention: torch.nn.Module, tokens: int, spec: RotarySpec) -> tu
     return cos, sin, swap
 
 
-def _rotary_attentions(module: torch.nn.Module) -> list[torch.nn.Module]:
+def _rotary_attentions(module: torch.nn.Module) -> list[Any]:
+    """transformers' rotary attentions, found by class name; `Any` because we give them attributes of our own."""
     return [submodule for submodule in module.modules() if type(submodule).__name__ == _ATTENTION_CLASS]
 
 
-def _computed(self: torch.nn.Module, qk: torch.Tensor, pos_ids: object) -> torch.Tensor:
+def _computed(self: Any, qk: torch.Tensor, pos_ids: object) -> torch.Tensor:
     cos, sin, swap = rope_tables(self, qk.shape[-2], self.rotary_spec)
     return qk * cos.to(qk.dtype) + (qk @ swap.to(qk.dtype)) * sin.to(qk.dtype)
 
 
-def _tabulated(self: torch.nn.Module, qk: torch.Tensor, pos_ids: object) -> torch.Tensor:
+def _tabulated(self: Any, qk: torch.Tensor, pos_ids: object) -> torch.Tensor:
     tokens = qk.shape[-2]
     return qk * self.rope_cos[:tokens] + (qk @ self.rope_swap) * self.rope_sin[:tokens]
 

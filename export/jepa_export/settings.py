@@ -67,7 +67,7 @@ class ExportSettings(BaseModel):
     # A local Hugging Face text-encoder folder; None = the bundled all-MiniLM-L6-v2.
     text_encoder: Path | None = None
     export_text_encoder: bool = True
-    targets: list[Target] = Field(default_factory=lambda: ["cpu", "gpu"])
+    targets: list[Target] = Field(default_factory=lambda: list[Target](["cpu", "gpu"]))
     # Frame count as a variable axis (a multiple of the tubelet size, up to max_frames_per_clip).
     dynamic_frames: bool = False
     max_frames_per_clip: int = Field(default=64, ge=2)
@@ -76,7 +76,7 @@ class ExportSettings(BaseModel):
     precision: Precision = "fp32"
     model_precisions: dict[str, Precision] = Field(default_factory=dict)
     # Further precisions built and verified (and written as unloaded versions).
-    build_precisions: list[Precision] = Field(default_factory=lambda: ["fp16"])
+    build_precisions: list[Precision] = Field(default_factory=lambda: list[Precision](["fp16"]))
     int8: Int8Settings = Field(default_factory=Int8Settings)
     quality_gate: QualityGate = Field(default_factory=QualityGate)
     # Build a TensorRT plan when this machine can (tensorrt + a CUDA GPU); skipped otherwise.

@@ -8,13 +8,24 @@ says in one line why a machine cannot build plans, so the export can skip the st
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
 
+if TYPE_CHECKING:
+    from jepa_export.parity import Device
+
 # Input name -> (min, opt, max) shapes, batch axis included.
 ShapeProfile = dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
+
+
+def profile_shapes(shapes: Iterable[tuple[int, ...]]) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """One input's (min, opt, max) shapes of a `ShapeProfile`, from exactly three."""
+    smallest, typical, largest = shapes
+    return smallest, typical, largest
 
 
 class TensorRTError(Exception):
@@ -120,7 +131,7 @@ class TensorRTRunner:
         import torch
 
         self._trt, self._torch = trt, torch
-        self.device = "cuda"
+        self.device: Device = "cuda"
         self.runtime = f"tensorrt {trt.__version__}"
         self.engine = trt.Runtime(trt.Logger(trt.Logger.WARNING)).deserialize_cuda_engine(plan_file.read_bytes())
         self.context = self.engine.create_execution_context()

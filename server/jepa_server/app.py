@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import grpc
 import numpy as np
@@ -23,13 +24,16 @@ from jepa_server.api.retrieval_servicer import build_retrieval_servicer
 from jepa_server.backends.triton import TritonBackend
 from jepa_server.core.describe import Describer
 from jepa_server.core.embedding import Embedder
-from jepa_server.core.registry import ModelRegistry
+from jepa_server.core.registry import ModelRegistry, TextModel, VideoModel
 from jepa_server.core.retrieval import Retriever
 from jepa_server.errors import BackendUnavailable, GatewayError, MalformedRepository
 from jepa_server.index.milvus import MilvusIndex
 from jepa_server.media.pool import VideoPreparer
 from jepa_server.metrics import GatewayMetrics
 from jepa_server.settings import Settings
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 log = logging.getLogger("jepa_server")
 
@@ -49,10 +53,13 @@ class _NotReadyRegistry(ModelRegistry):
         super().__init__({}, Path(), token_bucket=1)
         self.reason = reason
 
-    def video_model(self, name: str):
+    def video_model(self, name: str) -> NoReturn:
         raise self.reason
 
-    text_model = decoder_for = video_model
+    text_model = video_model
+
+    def decoder_for(self, video: VideoModel) -> NoReturn:
+        raise self.reason
 
 
 NOT_LOADED_YET = BackendUnavailable("triton", "the gateway has not loaded its models from Triton yet")
@@ -75,7 +82,7 @@ class Gateway:
         self.server: grpc.aio.Server | None = None
         self.port: int = 0
         self.metrics_port: int = 0
-        self._metrics_server = None
+        self._metrics_server: WSGIServer | None = None
         self._watch_tasks: list[asyncio.Task] = []
         self.ready = asyncio.Event()
         self._models_serving = False
@@ -149,6 +156,7 @@ class Gateway:
         log.info("models: video %s, text %s", sorted(registry.video), sorted(registry.text))
 
     async def _warm_up(self, registry: ModelRegistry) -> None:
+        model: VideoModel | TextModel
         for model in registry.video.values():
             geometry = model.geometry
             pixels = np.zeros((1, geometry.frames_per_clip, 3, geometry.crop_size, geometry.crop_size), np.float32)

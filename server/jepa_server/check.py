@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from jepa_server.backends.triton import TritonBackend
-from jepa_server.core.registry import VIDEO_INPUT, ModelRegistry
+from jepa_server.core.registry import VIDEO_INPUT, ModelRegistry, TextModel, VideoModel
 from jepa_server.errors import MalformedRepository
 
 
@@ -24,10 +24,11 @@ async def check_repository(repository: Path, triton_url: str) -> int:
         except MalformedRepository as error:
             print(f"jepa-serve check: {repository}: {error}", file=sys.stderr)
             return 1
-        requests = {
+        requests: dict[str, tuple[VideoModel | TextModel, dict[str, np.ndarray]]] = {
             name: (model, {VIDEO_INPUT: np.random.default_rng(0).standard_normal((1, model.geometry.frames_per_clip, 3, model.geometry.crop_size, model.geometry.crop_size), np.float32)})
             for name, model in registry.video.items()
         }
+        model: VideoModel | TextModel
         for name, model in registry.text.items():
             tokens = model.tokenizer.encode(["a dog catching a frisbee"])
             requests[name] = (model, {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask})

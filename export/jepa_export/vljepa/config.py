@@ -8,11 +8,11 @@ by `source` and loaded from there, which keeps the checkpoint small.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CHECKPOINT_FORMAT = "jepa-serve/vljepa-checkpoint"
+CHECKPOINT_FORMAT: Final = "jepa-serve/vljepa-checkpoint"
 CHECKPOINT_FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"

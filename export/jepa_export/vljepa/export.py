@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from pydantic import BaseModel
 
-from jepa_export import checkpoints
+from jepa_export import checkpoints, tensorrt_plan
 from jepa_export.jobs import (
     VERIFICATION_SENTENCES,
     ExportJob,
@@ -75,6 +75,8 @@ class VLJepaExport(BaseModel, arbitrary_types_allowed=True):
 
 
 def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
+    if settings.vljepa is None:
+        raise checkpoints.CheckpointError("vljepa: no checkpoint given; the VL-JEPA export needs one")
     try:
         model = load_vljepa(settings.vljepa)
     except VLJepaCheckpointError as error:
@@ -109,7 +111,7 @@ def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
             make_inputs=lambda size: (torch.randn(size, tokens, visual_dim),),
             real_inputs={"decoded clip tokens": (clip_tokens,)},
             dynamic_shapes={"visual_tokens": {0: batch()}},
-            tensorrt_profile={"visual_tokens": tuple((size, tokens, visual_dim) for size in (1, job_settings.tensorrt_opt_batch_size, job_settings.max_batch_size))},
+            tensorrt_profile={"visual_tokens": tensorrt_plan.profile_shapes((size, tokens, visual_dim) for size in (1, job_settings.tensorrt_opt_batch_size, job_settings.max_batch_size))},
             source=f"{settings.vljepa} (predictor)",
         )
 
@@ -162,7 +164,7 @@ def prepare_vljepa_export(settings: ExportSettings) -> VLJepaExport:
             },
             dynamic_shapes={"embedding": {0: (shared := batch())}, "token_ids": {0: shared, 1: prefix}},
             tensorrt_profile={
-                "embedding": tuple((size, dimension) for size, _ in profile_prefix),
+                "embedding": tensorrt_plan.profile_shapes((size, dimension) for size, _ in profile_prefix),
                 "token_ids": profile_prefix,
             },
             source=f"{settings.vljepa} (y_decoder)",

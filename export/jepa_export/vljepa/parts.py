@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel, VJEPA2Config, VJEPA2Model
 
+from jepa_export.checkpoints import patch_side
 from jepa_export.vljepa.config import (
     PredictorConfig,
     Preprocessing,
@@ -61,7 +62,7 @@ def vjepa2_config(x_encoder: XEncoderConfig, preprocessing: Preprocessing) -> VJ
 
 
 def num_visual_tokens(vjepa2: VJEPA2Config) -> int:
-    spatial = vjepa2.crop_size // vjepa2.patch_size
+    spatial = vjepa2.crop_size // patch_side(vjepa2)
     return (vjepa2.frames_per_clip // vjepa2.tubelet_size) * spatial * spatial
 
 

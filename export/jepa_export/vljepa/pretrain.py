@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from transformers.models.vjepa2.modeling_vjepa2 import apply_masks
 
+from jepa_export.checkpoints import patch_side
 from jepa_export.vljepa.parts import XEncoder
 
 
@@ -46,8 +47,8 @@ class EncoderPretraining:
         self.momentum = momentum
         self.total_steps = total_steps
         config = x_encoder.vjepa2.config
-        self.grid = config.crop_size // config.patch_size
-        self.patch = config.patch_size
+        self.grid = config.crop_size // patch_side(config)
+        self.patch = patch_side(config)
         self.time_tokens = config.frames_per_clip // config.tubelet_size
 
     def loss(self, pixel_values_videos: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -166,7 +166,7 @@ def align(model: VLJepa, settings: TrainSettings, train_x_encoder: bool, curve: 
     model.y_encoder.projection.requires_grad_(True)
     model.y_encoder.base.requires_grad_(not bank.frozen_base)
     log_scale = torch.nn.Parameter(torch.tensor(math.log(1 / settings.initial_temperature)))
-    groups = [
+    groups: list[dict[str, Any]] = [
         {"params": [*model.predictor.parameters(), log_scale]},
         {
             "params": list(model.y_encoder.projection.parameters()),
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, field in TrainSettings.model_fields.items():
         if name != "seed" and field.annotation in (int, float, str, Recipe):
             parser.add_argument(f"--{name.replace('_', '-')}", type=type(field.default), default=field.default,
-                                choices=list(Recipe.__args__) if field.annotation is Recipe else None)
+                                choices=list(get_args(Recipe)) if field.annotation is Recipe else None)
     args = parser.parse_args(argv)
     settings = TrainSettings(**{name: getattr(args, name) for name in TrainSettings.model_fields if hasattr(args, name)})
     model, log = train(default_config(), settings)

@@ -124,8 +124,8 @@ class Describer:
                 for offset, window_embedding in enumerate(window_embeddings):
                     for segment in self._segments_closed_by(segmenter, start + offset, window_embedding, options):
                         yield await self._event(decoder, segment, spans, options, timeout_s)
-            if (segment := segmenter.finish()) is not None and options.mode == Mode.SELECTIVE:
-                yield await self._event(decoder, segment, spans, options, timeout_s)
+            if (last_segment := segmenter.finish()) is not None and options.mode == Mode.SELECTIVE:
+                yield await self._event(decoder, last_segment, spans, options, timeout_s)
             return
         window_embeddings = await self.embedder.embed_pixels(video_model, prepared.pixel_values, timeout_s)
         if options.mode == Mode.UNIFORM:
@@ -168,5 +168,5 @@ class Describer:
                 for segment in self._segments_closed_by(segmenter, window_index, window_embedding, options):
                     yield await self._event(decoder, segment, spans, options, timeout_s)
                 window_index += 1
-        if (segment := segmenter.finish()) is not None and options.mode == Mode.SELECTIVE:
-            yield await self._event(decoder, segment, spans, options, timeout_s)
+        if (last_segment := segmenter.finish()) is not None and options.mode == Mode.SELECTIVE:
+            yield await self._event(decoder, last_segment, spans, options, timeout_s)

@@ -184,7 +184,8 @@ class ModelRegistry:
 
     def models(self) -> list[ModelInfo]:
         """Every video and text model, as callers see them."""
-        return [model.info for model in [*self.video.values(), *self.text.values()]]
+        models: list[VideoModel | TextModel] = [*self.video.values(), *self.text.values()]
+        return [model.info for model in models]
 
     def decoder_for(self, video: VideoModel) -> DecoderModel:
         """The caption decoder that reads the video model's embedding space."""

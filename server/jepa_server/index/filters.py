@@ -68,6 +68,7 @@ class _Token:
 
 
 def _read_string(text: str, start: int) -> tuple[str, int]:
+    characters: list[str]
     quote, position, characters = text[start], start + 1, []
     while position < len(text):
         character = text[position]
@@ -86,6 +87,7 @@ def _read_string(text: str, start: int) -> tuple[str, int]:
 
 
 def _tokens(text: str) -> list[_Token]:
+    value: object
     tokens, position = [], 0
     while True:
         while position < len(text) and text[position] in " \t\r\n":
@@ -103,7 +105,7 @@ def _tokens(text: str) -> list[_Token]:
             tokens.append(_Token("string", text[column - 1 : position], value, column))
             continue
         word = match.group(kind)
-        value: object = word
+        value = word
         if kind == "number":
             value = float(word) if any(mark in word for mark in ".eE") else int(word)
         elif kind == "word" and word.lower() in ("and", "or", "not", "in", "like"):
@@ -257,13 +259,15 @@ class _Parser:
         if kind in (FieldKind.INTEGER, FieldKind.NUMBER, None):
             negative = bool(self._take("symbol", "-"))
             number = self.token
-            if number.kind == "number" and (kind != FieldKind.INTEGER or isinstance(number.value, int)):
-                if not math.isfinite(number.value):  # type: ignore[arg-type]
+            numeric = number.value
+            if number.kind == "number" and isinstance(numeric, int | float) and (kind != FieldKind.INTEGER or isinstance(numeric, int)):
+                if not math.isfinite(numeric):
                     raise self._fail("number out of range")
                 self.position += 1
-                value = -number.value if negative else number.value  # type: ignore[operator]
+                value = -numeric if negative else numeric
                 return repr(value) if isinstance(value, float) else str(value)
-        expected = {FieldKind.STRING: "a string", FieldKind.INTEGER: "an integer", FieldKind.NUMBER: "a number"}.get(kind, "a literal")
+        expected_by_kind: dict[FieldKind | None, str] = {FieldKind.STRING: "a string", FieldKind.INTEGER: "an integer", FieldKind.NUMBER: "a number"}
+        expected = expected_by_kind.get(kind, "a literal")
         raise self._fail(f"expected {expected}")
 
 
