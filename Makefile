@@ -8,7 +8,7 @@ DEMO_CHECKPOINT ?= models/vljepa-demo
 REPOSITORY := $(ARTIFACTS)/repository/cpu
 DEMO_MEDIA := $(ARTIFACTS)/demo-media
 
-.PHONY: install run test bench export proto clean
+.PHONY: install run lint test bench export proto clean
 
 # The client distribution (clients/) and the server + export one (.), with every extra.
 $(STAMP): pyproject.toml clients/pyproject.toml
@@ -33,7 +33,12 @@ $(DEMO_MEDIA)/demo.json: $(STAMP) $(DEMO_CHECKPOINT)/config.json
 run: export $(DEMO_MEDIA)/demo.json
 	$(VENV)/bin/jepa-serve --log-level WARNING demo --repository $(REPOSITORY) --media $(DEMO_MEDIA) --results $(ARTIFACTS)/demo.json
 
-test: install
+# ruff, then mypy over export, server, clients, media and benchmarks (pyproject.toml): one finding fails `make test`.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: install lint
 	$(PY) -m pytest -q
 
 # Every study (a few minutes each), then benchmarks/RESULTS.md; e.g. `make bench STUDIES="batching gateway"`.

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 
 from benchmarks.calls import embed_text_call, embed_video_call, gateway_client
 from benchmarks.context import StudyContext
-from benchmarks.loadgen import LoadPoint, Call, open_loop, sweep
+from benchmarks.loadgen import LoadPoint, Call, CpuMeter, open_loop, sweep
 from benchmarks.models import client_frames, model_parameters
 from benchmarks.processes import OwnProcessMeter
-from benchmarks.results import Plot, PlotSeries, Table
+from benchmarks.results import Cell, Plot, PlotSeries, Table
 from benchmarks.workloads import sentences
 
 _ROLES = {"text": ("text_encoder",), "video": ("video_encoder", "video_pipeline")}
@@ -41,7 +41,7 @@ def _model_dir(load: AdHocLoad) -> Path:
     raise FileNotFoundError(f"repository: no {load.rpc} model in {load.repository}")
 
 
-def _row(point: LoadPoint) -> list[object]:
+def _row(point: LoadPoint) -> list[Cell]:
     load = f"c={point.concurrency}" if point.mode == "closed" else f"{point.target_rate_rps:g} req/s"
     return [point.mode, load, point.throughput_rps, point.items_per_s, point.latency.p50_ms, point.latency.p95_ms, point.latency.p99_ms,
             sum(point.errors.values()), point.cpu_ms_per_item.get("gateway", 0.0), point.cpu_ms_per_item.get("triton", 0.0), point.load_average_1m]
@@ -49,7 +49,7 @@ def _row(point: LoadPoint) -> list[object]:
 
 async def _measure(context: StudyContext, load: AdHocLoad, model_dir: Path) -> tuple[list[LoadPoint], dict[str, float]]:
     with context.stack(load.repository, load.study) as stack:
-        meters = {**stack.meters, "client": OwnProcessMeter()}
+        meters: dict[str, CpuMeter] = {**stack.meters, "client": OwnProcessMeter()}
         async with gateway_client(stack.gateway_address) as client:
             call: Call
             if load.rpc == "text":

@@ -53,7 +53,7 @@ class BenchSettings(BaseModel):
             text_batch_sizes=[1, 8], duration_s=1.0, video_duration_s=1.0, warmup_s=0.5, rounds=1,
             decode_resolutions=[(90, 160)], decode_repeats=2, model_size_seconds=2.0, index_sizes=[1000], index_queries=10, open_loop_rates=[20.0], overhead_concurrency=[1],
         )
-        return cls(**{**values, **overrides})
+        return cls.model_validate({**values, **overrides})
 
 
 class StudyContext:

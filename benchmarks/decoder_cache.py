@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime
@@ -79,6 +80,7 @@ def _run_blocks(
     decoder: YDecoder, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None, past_keys: torch.Tensor | None, past_values: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     keys, values = [], []
+    block: Any  # a TransformerBlock; nn.ModuleList yields its items as Module
     for layer, block in enumerate(decoder.blocks):
         hidden_states, layer_keys, layer_values = block.forward_cached(
             hidden_states, attention_mask, None if past_keys is None else past_keys[layer], None if past_values is None else past_values[layer]
@@ -98,7 +100,7 @@ def export_variants(model: VLJepa, folder: Path) -> dict[str, list[Path]]:
     """ONNX files of both variants: no_cache [step], kv_cache [prefill, step]."""
     decoder = model.y_decoder.eval()
     dimension = model.config.embedding_dim
-    layers, heads = len(decoder.blocks), decoder.blocks[0].num_heads
+    layers, heads = len(decoder.blocks), model.config.y_decoder.num_heads
     head_width = decoder.width // heads
     embedding = torch.nn.functional.normalize(torch.randn(3, dimension), dim=-1)
     past = torch.randn(layers, 3, heads, decoder.num_prefix_tokens + 2, head_width)

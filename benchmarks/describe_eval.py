@@ -62,9 +62,8 @@ def evaluate(client: Client, settings: DescribeEvalSettings, scratch: Path) -> d
     for position in range(settings.videos):
         video = generate_multi_event_video(settings.split, settings.first_seed + position, MultiEventSettings(fps=DEMO_FPS), render)
         path = write_mp4(video.frames, scratch / f"events_{position:02d}.mp4", fps=video.fps)
-        options = dict(threshold=settings.threshold, segmentation=settings.segmentation)
-        selective = list(client.describe(path, mode="selective", **options))
-        uniform = list(client.describe(path, mode="uniform", **options))
+        selective = list(client.describe(path, mode="selective", threshold=settings.threshold, segmentation=settings.segmentation))
+        uniform = list(client.describe(path, mode="uniform", threshold=settings.threshold, segmentation=settings.segmentation))
         totals["calls_selective"] += len(selective)
         totals["calls_uniform"] += len(uniform)
         for mode, captions in (("selective", selective), ("uniform", uniform)):

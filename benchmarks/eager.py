@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
@@ -69,7 +71,7 @@ class _Models:
             from jepa_export.checkpoints import load_vjepa2_hf, video_geometry
             from jepa_export.modules import VideoEncoderForExport
 
-            model = load_vjepa2_hf(checkpoint)
+            model = load_vjepa2_hf(Path(checkpoint))
             self.loaded[checkpoint] = (VideoEncoderForExport(model).eval(), video_geometry(model))
         return self.loaded[checkpoint]
 
@@ -91,12 +93,12 @@ class _Models:
                 encoder, geometry = self.video(spec.checkpoint)
                 for batch in spec.batch_sizes:
                     pixels = torch.randn(batch, geometry.frames_per_clip, 3, geometry.crop_size, geometry.crop_size)
-                    points.append(_time_calls(lambda pixels=pixels: encoder(pixels), batch, spec.duration_s))
+                    points.append(_time_calls(partial(encoder, pixels), batch, spec.duration_s))
             else:
                 model = self.text()
                 for batch in spec.batch_sizes:
                     texts = (spec.texts * (1 + batch // max(len(spec.texts), 1)))[:batch]
-                    points.append(_time_calls(lambda texts=texts, batch=batch: model.encode(texts, batch_size=batch, normalize_embeddings=True), batch, spec.duration_s))
+                    points.append(_time_calls(partial(model.encode, texts, batch_size=batch, normalize_embeddings=True), batch, spec.duration_s))
         return points
 
 

@@ -141,7 +141,7 @@ def _cpu_snapshot(meters: Mapping[str, CpuMeter]) -> dict[str, float]:
 
 def _add_cpu(tally: Tally, before: dict[str, float], after: dict[str, float]) -> None:
     for name in before:
-        tally.cpu[name] += after[name] - before[name]
+        tally.cpu[name] += after[name] - before[name]  # type: ignore[assignment]  # Counter values may be any number (CPU seconds here); typeshed types them as int
 
 
 async def closed_loop(

@@ -17,7 +17,7 @@ from google.protobuf import text_format
 from pydantic import BaseModel
 from tritonclient.grpc import model_config_pb2
 
-from jepa_export.repository import VERSIONS
+from jepa_export.repository import VERSIONS, Precision
 
 _EXPORT_SCRIPT = """
 import json, sys
@@ -82,7 +82,7 @@ class ServedModel(BaseModel):
 
     source: Path
     name: str
-    precision: str = "fp32"
+    precision: Precision = "fp32"
     dynamic_batching: bool = True
     # `parameters` entries to set (e.g. the embedding space, to pair a video model with a text model).
     parameters: dict[str, str] = {}

@@ -227,5 +227,7 @@ def served_client(address: str | None, repository: Path | None, scratch: Path) -
         with Client(address) as client:
             yield client
         return
+    if repository is None:
+        raise ValueError("repository: needed when no gateway address is given")
     with ServedStack(repository, scratch / "logs", {"JEPA_INDEX_URI": str(scratch / "index.db")}) as stack, Client(stack.gateway_address) as client:
         yield client

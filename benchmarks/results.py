@@ -84,7 +84,7 @@ class Goal(BaseModel):
 
     @classmethod
     def from_rounds(cls, rounds: list[float], **fields: object) -> Goal:
-        return cls(measured=round(statistics.median(rounds), 3), rounds=[round(value, 3) for value in rounds], **fields)
+        return cls.model_validate({"measured": round(statistics.median(rounds), 3), "rounds": [round(value, 3) for value in rounds], **fields})
 
     @property
     def spread(self) -> float:
@@ -121,10 +121,14 @@ class Goal(BaseModel):
         return ", ".join(f"{value:.3g}" for value in self.rounds) if self.rounds else "one measurement"
 
 
+# One cell of a results table.
+Cell = str | float | int | None
+
+
 class Table(BaseModel):
     title: str
     columns: list[str]
-    rows: list[list[str | float | int | None]]
+    rows: list[list[Cell]]
 
 
 class PlotSeries(BaseModel):

@@ -139,6 +139,8 @@ def evaluate(client: Client, settings: ServedEvalSettings, scratch: Path) -> dic
             hit = client.search(
                 event.caption, top_k=1, filter=f'video_id == "{item.id}"', model=settings.video_model, text_model=settings.text_model, moments=True
             ).hits[0]
+            if hit.moment is None:
+                raise ValueError(f"search: no moment for {item.id} although moments=True was asked")
             ious.append(interval_iou(hit.moment, (event.start_seconds, event.end_seconds)))
             if position == 0:
                 print(f"  {event.caption!r}: true {event.start_seconds:.2f}-{event.end_seconds:.2f} s, found {hit.moment[0]:.2f}-{hit.moment[1]:.2f} s")

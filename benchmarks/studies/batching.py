@@ -17,7 +17,7 @@ from benchmarks.context import StudyContext
 from benchmarks.loadgen import Tally, closed_loop
 from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer, served_layout, served_version_dir
 from benchmarks.processes import ServedStack
-from benchmarks.results import Goal, Plot, PlotSeries, Table
+from benchmarks.results import Cell, Goal, Plot, PlotSeries, Table
 from benchmarks.triton_metrics import inference_counts, mean_batch_size
 from benchmarks.workloads import sentences
 from jepa_export.tuning import measure_layout
@@ -105,7 +105,7 @@ def run(context: StudyContext) -> Path:
             ]
             for mode in MODES
         }
-        rows = []
+        rows: list[list[Cell]] = []
         for index, (on, off) in enumerate(zip(merged["batched"], merged["unbatched"])):
             per_round = [r[kind]["batched"][index].items / max(r[kind]["unbatched"][index].items, 1) for r in rounds]
             rows.append([

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.context import StudyContext
-from benchmarks.results import Goal, Plot, PlotSeries, Table
+from benchmarks.results import Cell, Goal, Plot, PlotSeries, Table
 from benchmarks.workloads import h264_file
 from jepa_server.media.video import ClipGeometry, DecodeLimits, SamplingPlan, prepare_video
 
@@ -30,11 +30,11 @@ def ours(encoded: bytes) -> np.ndarray:
 def straightforward(encoded: bytes) -> np.ndarray:
     """The PyAV -> PIL -> numpy recipe of the V-JEPA 2 processor, written the obvious way."""
     frames = []
-    with av.open(io.BytesIO(encoded)) as container:
+    with av.open(io.BytesIO(encoded), mode="r") as container:
         for frame in container.decode(video=0):
             image = frame.to_image()
             scale = GEOMETRY.resize_short_side / min(image.size)
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
+            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
             left, top = (image.width - GEOMETRY.crop_size) // 2, (image.height - GEOMETRY.crop_size) // 2
             frames.append(np.asarray(image.crop((left, top, left + GEOMETRY.crop_size, top + GEOMETRY.crop_size))))
             if len(frames) == GEOMETRY.frames_per_clip:
@@ -56,6 +56,8 @@ def run(context: StudyContext) -> Path:
         "decode", "Decode + preprocess, one clip",
         f"How fast does the gateway turn h264 into a model-ready window ({GEOMETRY.frames_per_clip} frames, {GEOMETRY.crop_size} px) compared with PyAV -> PIL -> numpy?",
     )
+    rows: list[list[Cell]]
+    series: dict[str, list[float]]
     rows, ratios, series = [], {}, {"ours": [], "straightforward": []}
     paths = {"ours": ours, "straightforward": straightforward}
     for height, width in settings.decode_resolutions:
@@ -77,7 +79,7 @@ def run(context: StudyContext) -> Path:
         result.notes.append(f"{label}: mean |difference| between the two paths' normalised pixels = {difference:.3f} (scalers differ, content agrees)")
         result.goals.append(Goal(name=f"decode + preprocess, {label}", statement=f"decode + preprocess ≥ 2× the straightforward path ({label} h264)",
                                  measured=ratios[label], threshold=2.0))
-    labels = [f"{height}p" for height, _ in settings.decode_resolutions]
+    labels: list[float | str] = [f"{height}p" for height, _ in settings.decode_resolutions]
     result.tables.append(Table(
         title=f"ms per clip ({settings.decode_repeats} runs each, alternating)",
         columns=["input", "path", "median ms", "min ms", "max ms", "CPU ms (median)", "speed-up"], rows=rows,

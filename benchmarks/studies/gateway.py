@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Literal
 
 import tritonclient.grpc.aio as triton_grpc
 
 from benchmarks.calls import embed_text_call, gateway_client, triton_text_call
 from benchmarks.context import StudyContext
-from benchmarks.loadgen import LoadPoint, Tally, closed_loop, open_loop
+from benchmarks.loadgen import CpuMeter, LoadPoint, Tally, closed_loop, open_loop
 from benchmarks.models import ExportedModels, ServedModel, assemble_repository, model_tokenizer
 from benchmarks.processes import OwnProcessMeter
-from benchmarks.results import Goal, Plot, PlotSeries, Table
+from benchmarks.results import Cell, Goal, Plot, PlotSeries, Table
 from benchmarks.workloads import sentences
 
 PATHS = ("gateway", "direct")
@@ -31,11 +32,11 @@ async def _measure(context: StudyContext, repository: Path) -> tuple[list[LoadPo
     points: list[LoadPoint] = []
     per_round: dict[str, list[float]] = {}
     with context.stack(repository, "gateway") as stack:
-        meters = {**stack.meters, "client": OwnProcessMeter()}
+        meters: dict[str, CpuMeter] = {**stack.meters, "client": OwnProcessMeter()}
         direct_client = triton_grpc.InferenceServerClient(stack.triton_grpc_url)
         async with gateway_client(stack.gateway_address) as client:
             calls = {"gateway": embed_text_call(client, texts), "direct": triton_text_call(direct_client, "text_encoder", tokenizer, texts)}
-            loads = [("closed", concurrency, 0.0) for concurrency in settings.overhead_concurrency]
+            loads: list[tuple[Literal["closed", "open"], int, float]] = [("closed", concurrency, 0.0) for concurrency in settings.overhead_concurrency]
             loads += [("open", 0, rate) for rate in settings.open_loop_rates]
             for mode, concurrency, rate in loads:
                 tallies: dict[str, list[Tally]] = {path: [] for path in PATHS}
@@ -69,7 +70,7 @@ def run(context: StudyContext) -> Path:
     repository = assemble_repository(context.scratch("repositories") / "gateway", [ServedModel(source=text / "text_encoder", name="text_encoder")])
     points, per_round, result.peak_rss_mib = asyncio.run(_measure(context, repository))
     result.interleaved_rounds = context.settings.rounds
-    rows = []
+    rows: list[list[Cell]] = []
     for gateway, direct in zip(points[::2], points[1::2]):
         for point in (gateway, direct):
             rows.append([
@@ -85,7 +86,7 @@ def run(context: StudyContext) -> Path:
         columns=["load", "path", "p50 ms", "p95 ms", "p99 ms", "req/s", "gateway CPU ms/req", "triton CPU ms/req", "client CPU ms/req", "errors"],
         rows=rows,
     ))
-    labels = [_load_label(point) for point in points[::2]]
+    labels: list[float | str] = [_load_label(point) for point in points[::2]]
     for quantile in ("p50_ms", "p99_ms"):
         result.plots.append(Plot(
             title=f"EmbedText {quantile.removesuffix('_ms')} latency", kind="bar", x_label="load", y_label=quantile.replace("_", " "),

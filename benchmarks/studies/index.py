@@ -23,7 +23,7 @@ from pymilvus import DataType, MilvusClient
 from jepa_server.index.milvus import CollectionSpec, MilvusIndex, WindowRow
 
 from benchmarks.context import StudyContext
-from benchmarks.results import Goal, Plot, PlotSeries, Table
+from benchmarks.results import Cell, Goal, Plot, PlotSeries, Table
 from benchmarks.workloads import clustered_vectors
 
 DIMENSION = 384
@@ -127,6 +127,8 @@ def run(context: StudyContext) -> Path:
     largest = max(settings.index_sizes)
     everything = clustered_vectors(largest + settings.index_queries, DIMENSION, seed=5)
     corpus, queries = everything[:largest], everything[largest:]
+    rows: list[list[Cell]]
+    latency_series: dict[str, list[float]]
     rows, latency_series = [], {}
     for size in settings.index_sizes:
         vectors = corpus[:size]

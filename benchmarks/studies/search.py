@@ -21,10 +21,10 @@ from pathlib import Path
 
 from benchmarks.calls import embed_text_call, gateway_client, search_text_call
 from benchmarks.context import StudyContext
-from benchmarks.loadgen import LoadPoint, Tally, closed_loop
+from benchmarks.loadgen import CpuMeter, LoadPoint, Tally, closed_loop
 from benchmarks.models import ExportedModels, ServedModel, assemble_repository, model_parameters, output_dimension
 from benchmarks.processes import OwnProcessMeter
-from benchmarks.results import Goal, Plot, PlotSeries, Table
+from benchmarks.results import Cell, Goal, Plot, PlotSeries, Table
 from benchmarks.workloads import clustered_vectors, sentences
 from jepa_server.index.milvus import JSON_FIELD, CollectionSpec, MilvusIndex
 
@@ -65,7 +65,7 @@ async def _measure(context: StudyContext, repository: Path, index_uri: Path) -> 
     texts = sentences(256, seed=4)
     environment = {"JEPA_INDEX_URI": str(index_uri), "JEPA_INDEX_SEARCH_PARAMS": json.dumps(SEARCH_PARAMS)}
     with context.stack(repository, "search", environment) as stack:
-        meters = {**stack.meters, "client": OwnProcessMeter()}
+        meters: dict[str, CpuMeter] = {**stack.meters, "client": OwnProcessMeter()}
         async with gateway_client(stack.gateway_address) as client:
             calls = {f"Search, {index_type}": search_text_call(client, texts, model) for model, index_type in VIDEO_MODELS.items()}
             calls["EmbedText"] = embed_text_call(client, texts)
@@ -103,11 +103,14 @@ def run(context: StudyContext) -> Path:
     points, result.peak_rss_mib = asyncio.run(_measure(context, repository, index_uri))
     shutil.rmtree(index_uri.parent)  # hundreds of MB, rebuilt by every run
     embed = points[-1]
+    rows_per_call: list[list[Cell]] = [
+        [p.label, p.latency.p50_ms, p.latency.p95_ms, p.latency.p99_ms, p.throughput_rps, p.cpu_ms_per_item.get("gateway", 0.0),
+         p.cpu_ms_per_item.get("triton", 0.0), sum(p.errors.values())] for p in points
+    ]
     result.tables.append(Table(
         title=f"concurrency 1, {settings.rounds} alternating rounds of {settings.duration_s:g} s, top 10 videos of {rows:,} rows ({rows // WINDOWS_PER_VIDEO:,} videos)",
         columns=["call", "p50 ms", "p95 ms", "p99 ms", "req/s", "gateway CPU ms/req", "triton CPU ms/req", "errors"],
-        rows=[[p.label, p.latency.p50_ms, p.latency.p95_ms, p.latency.p99_ms, p.throughput_rps, p.cpu_ms_per_item.get("gateway", 0.0),
-               p.cpu_ms_per_item.get("triton", 0.0), sum(p.errors.values())] for p in points]
+        rows=rows_per_call
         + [[f"{search.label} − EmbedText (the index)", round(search.latency.p50_ms - embed.latency.p50_ms, 2), None,
             round(search.latency.p99_ms - embed.latency.p99_ms, 2), None, None, None, None] for search in points[:-1]],
     ))

@@ -21,15 +21,16 @@ from benchmarks.eager import EagerPoint, EagerSpec, EagerWorker
 from benchmarks.loadgen import LoadPoint, closed_loop
 from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer, served_layout, served_version_dir
 from benchmarks.processes import ServedStack
-from benchmarks.results import Goal, Plot, PlotSeries, Table
+from benchmarks.results import Cell, Goal, Plot, PlotSeries, Table
 from benchmarks.workloads import sentences
+from jepa_export.repository import Precision
 from jepa_export.tuning import LayoutMeasurement, measure_layout
 
 # (texts per request, concurrency): one text per call with the batcher filling batches, and
 # a client that batches itself.
 TEXT_CONFIGS = ((1, 32), (32, 2))
-VIDEO_PRECISIONS = ("fp32", "int8", "bf16")
-TEXT_PRECISIONS = ("fp32", "bf16")
+VIDEO_PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "bf16")
+TEXT_PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
 # The issue's goals: served / eager throughput at fp32 (the best runtime we ship) and at int8.
 VIDEO_GOALS = {"fp32": 2.0, "int8": 3.0}
 TEXT_GOAL = 1.5
@@ -39,7 +40,7 @@ CPU_GOAL = 1.25
 class Variant:
     """One served model: a precision of an export, served under its own name."""
 
-    def __init__(self, kind: str, base: str, precision: str, source: Path) -> None:
+    def __init__(self, kind: str, base: str, precision: Precision, source: Path) -> None:
         self.kind, self.base, self.precision, self.source = kind, base, precision, source
         self.name = f"{base}_{precision}"
 
@@ -138,6 +139,8 @@ def run(context: StudyContext) -> Path:
         result.peak_rss_mib = stack.peak_rss_mib()
     result.interleaved_rounds = settings.rounds
 
+    rows: list[list[Cell]]
+    cpu_rows: list[list[Cell]]
     rows, cpu_rows = [], []
     for variant in variants:
         best_eager = [max(points, key=lambda p: p.items_per_s) for points in eager[variant.base]]

@@ -32,7 +32,7 @@ class AsyncClient(ClientBase):
             try:
                 response = await call(request, timeout=attempts.remaining(), metadata=self._metadata)
             except grpc.RpcError as failure:
-                backoff = attempts.backoff_after(failure.code())  # type: ignore[attr-defined]
+                backoff = attempts.backoff_after(failure.code())
                 if backoff is None:
                     raise error_from_rpc(failure) from failure
                 await asyncio.sleep(backoff)

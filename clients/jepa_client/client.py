@@ -38,7 +38,7 @@ class Client(ClientBase):
                 messages = iter(request) if method.client_streaming else request
                 response = call(messages, timeout=attempts.remaining(), metadata=self._metadata)
             except grpc.RpcError as failure:
-                backoff = attempts.backoff_after(failure.code())  # type: ignore[attr-defined]
+                backoff = attempts.backoff_after(failure.code())
                 if backoff is None:
                     raise error_from_rpc(failure) from failure
                 time.sleep(backoff)

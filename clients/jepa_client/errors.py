@@ -86,7 +86,7 @@ _ERROR_BY_CODE: dict[grpc.StatusCode, type[JepaError]] = {
 
 def error_from_rpc(rpc_error: grpc.RpcError) -> JepaError:
     """The JepaError for a failed call (sync `grpc.Call` or `grpc.aio.AioRpcError`); raise it `from` the original."""
-    code: grpc.StatusCode = rpc_error.code()  # type: ignore[attr-defined]
-    details: str = rpc_error.details() or ""  # type: ignore[attr-defined]
+    code: grpc.StatusCode = rpc_error.code()
+    details: str = rpc_error.details() or ""
     error_class = _ERROR_BY_CODE.get(code, JepaError)
     return error_class(details, code=code)

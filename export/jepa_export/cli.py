@@ -113,9 +113,9 @@ def _precisions(assignments: list[str]) -> tuple[Precision, dict[str, Precision]
         if precision not in PRECISION_ARTIFACTS:
             raise ValueError(f"--precision: got {assignment!r}, expected [MODEL=]PRECISION with PRECISION in {list(PRECISION_ARTIFACTS)}")
         if model:
-            per_model[model] = precision  # type: ignore[assignment]
+            per_model[model] = precision
         else:
-            default = precision  # type: ignore[assignment]
+            default = precision
     return default, per_model
 
 

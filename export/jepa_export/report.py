@@ -48,7 +48,7 @@ class QualityCheck(BaseModel):
     max_r_at_1_loss: float
     max_caption_accuracy_loss: float
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy rejects decorators over @property; pydantic documents this ignore
     @property
     def passed(self) -> bool:
         return (

@@ -56,7 +56,7 @@ class _Parameters:
             raise self._malformed(key, "3 comma-separated floats") from error
         if len(values) != 3:
             raise self._malformed(key, "3 comma-separated floats")
-        return values  # type: ignore[return-value]
+        return values
 
     def file(self, repository: Path, name: str) -> Path:
         path = repository / self.served.name / name
