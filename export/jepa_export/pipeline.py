@@ -34,7 +34,7 @@ from jepa_export.settings import ExportSettings
 from jepa_export.tuning import GraphCandidate, ServingChoice, choose_serving, median_ms_per_item
 from jepa_export.triton_python_model import runtime_spec
 
-# Runtimes measured for each served precision with `--tune` (OpenVINO's fp32 only if installed).
+# Runtimes measured for each CPU precision with `--tune` (OpenVINO's only if installed).
 _TUNED_RUNTIMES: dict[Precision, list[RuntimeSpec]] = {
     "fp32": [RuntimeSpec(), RuntimeSpec(runtime="openvino")],
     "fp16": [RuntimeSpec()],
