@@ -6,6 +6,7 @@ import argparse
 import os
 import shlex
 import sys
+import traceback
 from pathlib import Path
 
 from benchmarks.context import BENCH_DIR, BenchSettings, StudyContext
@@ -54,12 +55,20 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             print(f"{name}: skipped with --quick ({reason})", flush=True)
     settings = _settings(args)
     context = StudyContext(settings, _command(argv))
+    failed = []
     for name in names:
         print(f"== {name}", flush=True)
-        print(f"wrote {STUDIES[name](context)}", flush=True)
+        try:
+            print(f"wrote {STUDIES[name](context)}", flush=True)
+        except Exception:  # noqa: BLE001 - one study's crash must not lose the others' results
+            traceback.print_exc()
+            failed.append(name)
+            print(f"{name}: failed; its results file was not rewritten", file=sys.stderr, flush=True)
     if not args.no_report:
         _report(settings)
-    return 0
+    if failed:
+        print(f"studies that failed: {failed}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _load(args: argparse.Namespace, argv: list[str]) -> int:

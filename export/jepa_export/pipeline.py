@@ -35,7 +35,7 @@ from jepa_export.settings import ExportSettings
 from jepa_export.tuning import GraphCandidate, ServingChoice, choose_serving, median_ms_per_item
 from jepa_export.triton_python_model import runtime_spec
 
-# Runtimes measured for each served precision with `--tune` (OpenVINO's fp32 only if installed).
+# Runtimes measured for each CPU precision with `--tune` (OpenVINO's only if installed).
 _TUNED_RUNTIMES: dict[Precision, list[RuntimeSpec]] = {
     "fp32": [RuntimeSpec(), RuntimeSpec(runtime="openvino")],
     "fp16": [RuntimeSpec()],
@@ -89,11 +89,11 @@ def _export_graph(recipe: GraphRecipe, job: ExportJob, path: Path, settings: Exp
 
 def _build_fp32(name: str, built: BuiltModel, input_sets: list[InputSet], settings: ExportSettings) -> Path:
     """The fp32 graph by the job's first recipe that exports (an exporter may not trace every
-    architecture); with `tune`, every recipe exported, verified and timed, the fastest that
-    matches PyTorch kept."""
+    architecture; verification follows in `_verify`); with `tune`, every recipe exported,
+    verified and timed on the real inputs, and the fastest that matches PyTorch kept."""
     job, fp32_file = built.job, settings.output_dir / "onnx" / name / "model.onnx"
     real = next(input_set for input_set in input_sets if input_set.real)
-    timed: list[tuple[float, Path, str]] = []
+    exported: list[tuple[float, Path, str]] = []  # (ms per item, or inf when it missed parity; graph; recipe)
     for recipe in job.graph_recipes:
         path = settings.output_dir / "onnx" / name / "graphs" / recipe.name / "model.onnx"
         try:
@@ -101,16 +101,18 @@ def _build_fp32(name: str, built: BuiltModel, input_sets: list[InputSet], settin
         except Exception as error:  # noqa: BLE001 - the next recipe is tried; the reason is reported
             built.graph_candidates.append(GraphCandidate(recipe=recipe.name, passed=False, error=f"{type(error).__name__}: {error}"[:300]))
             continue
+        if not settings.tune:
+            built.graph_candidates.append(GraphCandidate(recipe=recipe.name, fused_ops=fused, passed=True))
+            exported.append((0.0, path, recipe.name))
+            break
         runner = ServedRunner(path.parent, job.settings.output_names)
         passed = check_artifact("onnx_fp32", path, runner, input_sets, settings.thresholds["onnx_fp32"]).passed
-        ms = median_ms_per_item(partial(runner.run, real.feeds), real.batch_size, settings.tune_seconds) if passed and settings.tune else None
+        ms = median_ms_per_item(partial(runner.run, real.feeds), real.batch_size, settings.tune_seconds) if passed else None
         built.graph_candidates.append(GraphCandidate(recipe=recipe.name, fused_ops=fused, passed=passed, ms_per_item=ms))
-        timed.append((ms if ms is not None else float("inf") if not passed else 0.0, path, recipe.name))
-        if not settings.tune and passed:
-            break
-    if not timed:
+        exported.append((float("inf") if ms is None else ms, path, recipe.name))
+    if not exported:
         raise CheckpointError(f"{name}: no exporter could trace it: {'; '.join(str(c.error) for c in built.graph_candidates)}")
-    _, chosen, built.graph_recipe = min(timed, key=lambda entry: entry[0])
+    _, chosen, built.graph_recipe = min(exported, key=lambda entry: entry[0])
     # Moved, not linked: onnx refuses to load weights from a file with several hard links.
     for source in [chosen, *chosen.parent.glob(f"{chosen.name}.data")]:
         source.replace(fp32_file.parent / source.name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import statistics
 import threading
 import time
@@ -137,6 +138,7 @@ def choose_serving(
         for instances, threads in layouts(cores):
             measured = measure_layout(folder, output_names, feeds, instances, threads, seconds)
             candidates.append(ServingCandidate(runtime=runtime, instance_count=instances, intra_op_threads=threads, **measured.model_dump()))
+    shutil.rmtree(scratch)
     best = max(candidate.items_per_s for candidate in candidates)
     chosen = min(
         (candidate for candidate in candidates if candidate.items_per_s >= 0.97 * best),
