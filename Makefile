@@ -8,7 +8,7 @@ DEMO_CHECKPOINT ?= models/vljepa-demo
 REPOSITORY := $(ARTIFACTS)/repository/cpu
 DEMO_MEDIA := $(ARTIFACTS)/demo-media
 
-.PHONY: install run lint test bench export proto clean
+.PHONY: install run serve lint test bench export proto clean
 
 # The client distribution (clients/) and the server + export one (.), with every extra.
 $(STAMP): pyproject.toml clients/pyproject.toml
@@ -32,6 +32,10 @@ $(DEMO_MEDIA)/demo.json: $(STAMP) $(DEMO_CHECKPOINT)/config.json
 # search by text (ranked videos, scores, moments, held-out R@1), caption multi-event videos.
 run: export $(DEMO_MEDIA)/demo.json
 	$(VENV)/bin/jepa-serve --log-level WARNING demo --repository $(REPOSITORY) --media $(DEMO_MEDIA) --results $(ARTIFACTS)/demo.json
+
+# The demo, then its search page and APIs stay up (http://127.0.0.1:8080/) until Ctrl-C.
+serve: export $(DEMO_MEDIA)/demo.json
+	$(VENV)/bin/jepa-serve --log-level WARNING demo --serve --repository $(REPOSITORY) --media $(DEMO_MEDIA)
 
 # ruff, then mypy over export, server, clients, media and benchmarks (pyproject.toml): one finding fails `make test`.
 lint: install

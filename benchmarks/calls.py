@@ -4,7 +4,9 @@ with the server, so it should spend its CPU on sending, not on building messages
 from __future__ import annotations
 
 import itertools
+import json
 
+import httpx
 import numpy as np
 import tritonclient.grpc.aio as triton_grpc
 
@@ -68,5 +70,18 @@ def search_text_call(client: AsyncClient, texts: list[str], model: str, top_k: i
     async def call() -> int:
         await client.invoke(rpc.SEARCH, next(requests))
         return 1
+
+    return call
+
+
+def http_embed_text_call(client: httpx.AsyncClient, texts: list[str], encoding_format: str) -> Call:
+    """POST /v1/embeddings with one text, as the `openai` client sends it (bodies built up front)."""
+    bodies = itertools.cycle([json.dumps({"input": [text], "encoding_format": encoding_format}).encode() for text in texts])
+    headers = {"content-type": "application/json"}
+
+    async def call() -> int:
+        response = await client.post("/v1/embeddings", content=next(bodies), headers=headers)
+        response.raise_for_status()
+        return len(response.json()["data"])
 
     return call

@@ -120,13 +120,14 @@ class ServedStack:
         self.startup_timeout_s = startup_timeout_s
         self.log_dir = log_dir
         self.gateway_env = gateway_env or {}
-        grpc_port, http_port, metrics_port, gateway_port, gateway_metrics_port = free_ports(5)
+        grpc_port, http_port, metrics_port, gateway_port, gateway_metrics_port, gateway_http_port = free_ports(6)
         self.triton_grpc_url = f"127.0.0.1:{grpc_port}"
         self.triton_http_url = f"http://127.0.0.1:{http_port}"
         self.triton_metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         self.gateway_address = f"127.0.0.1:{gateway_port}"
         self.gateway_metrics_url = f"http://127.0.0.1:{gateway_metrics_port}/metrics"
-        self._ports = (grpc_port, http_port, metrics_port, gateway_port, gateway_metrics_port)
+        self.gateway_http_url = f"http://127.0.0.1:{gateway_http_port}"
+        self._ports = (grpc_port, http_port, metrics_port, gateway_port, gateway_metrics_port, gateway_http_port)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.meters: dict[str, ProcessTreeMeter] = {}
 
@@ -167,7 +168,7 @@ class ServedStack:
 
     def start(self) -> ServedStack:
         timeout_s = self.startup_timeout_s
-        grpc_port, http_port, metrics_port, gateway_port, gateway_metrics_port = self._ports
+        grpc_port, http_port, metrics_port, gateway_port, gateway_metrics_port, gateway_http_port = self._ports
         try:
             self._spawn(
                 "triton",
@@ -180,7 +181,7 @@ class ServedStack:
                 "gateway",
                 ["serve", "--triton-url", self.triton_grpc_url, "--port", str(gateway_port),
                  "--metrics-port", str(gateway_metrics_port), "--model-repository", str(self.repository)],
-                {"JEPA_MAX_CONCURRENT_REQUESTS": "1024", **self.gateway_env},
+                {"JEPA_MAX_CONCURRENT_REQUESTS": "1024", "JEPA_HTTP_PORT": str(gateway_http_port), **self.gateway_env},
             )
             self._wait("gateway", self._gateway_serving, timeout_s)
         except BaseException:

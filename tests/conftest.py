@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from support.calls import fresh_index
 from support.gateway import GatewayThread
 
 pytest_plugins = ["support.skip_summary"]
+
+# Every gateway a test starts (and every `jepa-serve` it runs) puts its HTTP front end on a free port.
+os.environ.setdefault("JEPA_HTTP_PORT", "0")
 
 
 @pytest.fixture(scope="session")
@@ -21,12 +27,14 @@ def tiny_vjepa2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory: pytest.TempPathFactory, tiny_vjepa2_dir: Path):
-    """A tiny random V-JEPA 2 and the bundled MiniLM, exported for both targets."""
+    """A tiny random V-JEPA 2 and the bundled MiniLM, exported for both targets (MiniLM declared
+    cuttable to 128 and 64 dimensions, so that `dimensions` has sizes to test)."""
     from jepa_export.pipeline import run_export
     from jepa_export.settings import ExportSettings
 
     output_dir = tmp_path_factory.mktemp("artifacts")
-    report = run_export(ExportSettings(output_dir=output_dir, vjepa2=tiny_vjepa2_dir, max_queue_delay_microseconds=2000))
+    settings = ExportSettings(output_dir=output_dir, vjepa2=tiny_vjepa2_dir, max_queue_delay_microseconds=2000, text_matryoshka_dimensions=[128, 64])
+    report = run_export(settings)
     return output_dir, report
 
 
@@ -63,3 +71,31 @@ def client(gateway: GatewayThread):
 
     with Client(gateway.address) as connected:
         yield connected
+
+
+@pytest.fixture(scope="module")
+def http_client(gateway: GatewayThread) -> Iterator:
+    """Plain HTTP to the session gateway's HTTP front end."""
+    import httpx
+
+    with httpx.Client(base_url=gateway.http_url, timeout=60) as connected:
+        yield connected
+
+
+@pytest.fixture(scope="module")
+def start_gateway(gateway: GatewayThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., GatewayThread]]:
+    """start_gateway(**settings) -> a gateway like the session one (same Triton, same media root)
+    with those settings changed; stopped when the module ends."""
+    from jepa_server.settings import Settings
+
+    started: list[GatewayThread] = []
+
+    def start(ready_timeout_s: float | None = 120.0, **overrides: Any) -> GatewayThread:
+        fields = {**gateway.settings.model_dump(), "port": 0, "metrics_port": 0, **fresh_index(Settings, tmp_path_factory), **overrides}
+        thread = GatewayThread(Settings(**fields))
+        started.append(thread)
+        return thread.start(ready_timeout_s)
+
+    yield start
+    for thread in started:
+        thread.stop()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.context import StudyContext
-from benchmarks.studies import batching, decode, gateway, index, model_sizes, precision, search, served
+from benchmarks.studies import batching, decode, gateway, http, index, model_sizes, precision, search, served
 
 StudyRunner = Callable[[StudyContext], Path]
 
@@ -15,6 +15,7 @@ STUDIES: dict[str, StudyRunner] = {
     "served": served.run,
     "batching": batching.run,
     "gateway": gateway.run,
+    "http": http.run,
     "decode": decode.run,
     "index": index.run,
     "search": search.run,

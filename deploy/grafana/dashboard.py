@@ -78,7 +78,7 @@ ROWS: tuple[Row, ...] = (
         (
             Panel(
                 "Requests by method and code",
-                "Completed gRPC calls per second, split by method and final status code.",
+                "Completed calls (gRPC and HTTP) per second, split by method and final status code.",
                 (
                     Query(
                         f"sum by (method, code) (rate(jepa_requests_total[{RATE}]))",
@@ -101,6 +101,18 @@ ROWS: tuple[Row, ...] = (
                     ),
                 ),
                 unit="percentunit",
+            ),
+            Panel(
+                "Requests by protocol",
+                "Completed calls per second over gRPC and over HTTP/JSON (the OpenAI-compatible API "
+                "and the search page), by method.",
+                (
+                    Query(
+                        f"sum by (protocol, method) (rate(jepa_requests_total[{RATE}]))",
+                        "{{protocol}} {{method}}",
+                    ),
+                ),
+                unit="reqps",
             ),
             Panel(
                 "In-flight requests",

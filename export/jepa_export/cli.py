@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--vjepa2-config", type=Path, help="config.json for an official .pt (crop size, frames per clip, heads); default: the released geometry")
     parser.add_argument("--text-encoder", type=Path, help="local text encoder folder, sentence-transformers or plain AutoModel (default: bundled all-MiniLM-L6-v2)")
     parser.add_argument("--no-text-encoder", action="store_true", help="do not export a text encoder")
+    parser.add_argument(
+        "--text-matryoshka-dimensions", type=lambda text: [int(size) for size in text.split(",")], default=[], metavar="SIZES",
+        help="smaller sizes the text encoder was trained to be cut to, e.g. 512,256,128 (clients may then ask for them)",
+    )
     parser.add_argument("--out", type=Path, default=Path("artifacts"), help="output folder (default: artifacts)")
     parser.add_argument("--target", action="append", choices=["cpu", "gpu"], help="repository targets (default: both; a tensorrt repository is added when a plan is built)")
     parser.add_argument("--dynamic-frames", action="store_true", help="frame count as a variable axis (multiples of the tubelet size)")
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 vjepa2_config=args.vjepa2_config,
                 text_encoder=args.text_encoder,
                 export_text_encoder=not args.no_text_encoder,
+                text_matryoshka_dimensions=args.text_matryoshka_dimensions,
                 targets=args.target or ["cpu", "gpu"],
                 dynamic_frames=args.dynamic_frames,
                 max_frames_per_clip=args.max_frames,

@@ -176,6 +176,12 @@ def tokenized_sentences(tokenizer_file: Path, max_tokens: int, sentences: Sequen
     return input_ids, attention_mask
 
 
+def _matryoshka(sizes: Sequence[int], embedding_size: int) -> dict[str, str]:
+    if any(not 0 < size < embedding_size for size in sizes):
+        raise ValueError(f"text_matryoshka_dimensions: {list(sizes)}; each must be between 1 and {embedding_size - 1}")
+    return {"jepa.matryoshka_dimensions": ",".join(map(str, sorted(set(sizes), reverse=True)))} if sizes else {}
+
+
 def text_encoder_job(
     settings: ExportSettings,
     module: torch.nn.Module,
@@ -216,7 +222,10 @@ def text_encoder_job(
                 ],
             )
         ],
-        parameters={"jepa.role": "text_encoder", "jepa.embedding_space": embedding_space, "jepa.max_tokens": str(max_tokens)},
+        parameters={
+            "jepa.role": "text_encoder", "jepa.embedding_space": embedding_space, "jepa.max_tokens": str(max_tokens),
+            **_matryoshka(settings.text_matryoshka_dimensions, embedding_size),
+        },
     )
     opt_tokens = min(64, max_tokens)
     token_profile = ((1, 1), (settings.tensorrt_opt_batch_size, opt_tokens), (settings.max_batch_size, max_tokens))

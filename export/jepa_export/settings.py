@@ -67,6 +67,9 @@ class ExportSettings(BaseModel):
     # A local Hugging Face text-encoder folder; None = the bundled all-MiniLM-L6-v2.
     text_encoder: Path | None = None
     export_text_encoder: bool = True
+    # Smaller sizes the text encoder was trained to be cut to (Matryoshka, e.g. 512, 256, 128 for
+    # EmbeddingGemma): written as `jepa.matryoshka_dimensions`, so `dimensions` may ask for them.
+    text_matryoshka_dimensions: list[int] = Field(default_factory=list)
     targets: list[Target] = Field(default_factory=lambda: list[Target](["cpu", "gpu"]))
     # Frame count as a variable axis (a multiple of the tubelet size, up to max_frames_per_clip).
     dynamic_frames: bool = False

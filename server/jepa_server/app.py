@@ -15,7 +15,8 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from jepa_client.v1 import describe_pb2, describe_pb2_grpc, embedding_pb2, embedding_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
-from jepa_server.api.auth import TokenAuthInterceptor, exempt_prefixes, load_tokens
+from jepa_server.admission import Admission
+from jepa_server.api.auth import TokenAuthInterceptor, exempt_prefixes
 from jepa_server.api.decoding import RequestDecodingInterceptor
 from jepa_server.api.describe_servicer import build_describe_servicer
 from jepa_server.api.embedding_servicer import build_embedding_servicer
@@ -26,11 +27,14 @@ from jepa_server.core.describe import Describer
 from jepa_server.core.embedding import Embedder
 from jepa_server.core.registry import ModelRegistry, TextModel, VideoModel
 from jepa_server.core.retrieval import Retriever
+from jepa_server.http.app import HttpServer, build_http_app
+from jepa_server.http.context import ApiContext
 from jepa_server.errors import BackendUnavailable, GatewayError, MalformedRepository
 from jepa_server.index.milvus import MilvusIndex
 from jepa_server.media.pool import VideoPreparer
 from jepa_server.metrics import GatewayMetrics
 from jepa_server.settings import Settings
+from jepa_server.tokens import load_tokens
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -77,10 +81,13 @@ class Gateway:
         )
         self.retriever = Retriever(self.embedder, self.index, settings)
         self.describer = Describer(self.embedder)
-        self.guard = RpcGuard(self.metrics, settings.max_concurrent_requests)
+        self.admission = Admission(settings.max_concurrent_requests)
+        self.guard = RpcGuard(self.metrics, self.admission)
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
+        self.http: HttpServer | None = None
         self.port: int = 0
+        self.http_port: int = 0
         self.metrics_port: int = 0
         self._metrics_server: WSGIServer | None = None
         self._watch_tasks: list[asyncio.Task] = []
@@ -113,8 +120,22 @@ class Gateway:
         await self.preparer.start()
         await self._check_index()
         await self.server.start()
+        if self.settings.http_port is not None:
+            self.http = HttpServer(build_http_app(self._api_context()), self.settings)
+            await self.http.start(self.settings.http_port)
+            self.http_port = self.http.port
         self._watch_tasks = [asyncio.create_task(self._watch_triton()), asyncio.create_task(self._watch_index())]
-        log.info("gateway listening on %s:%d (metrics :%d)", self.settings.host, self.port, self.metrics_port)
+        log.info("gateway listening on %s:%d (HTTP :%d, metrics :%d)", self.settings.host, self.port, self.http_port, self.metrics_port)
+
+    def _api_context(self) -> ApiContext:
+        return ApiContext(
+            settings=self.settings, embedder=self.embedder, retriever=self.retriever, metrics=self.metrics,
+            admission=self.admission, grants=load_tokens(self.settings), readiness=self.readiness,
+        )
+
+    def readiness(self) -> dict[str, bool]:
+        """Service name -> serving, as gRPC health publishes it ("" is the whole server)."""
+        return {service: self._models_serving and (self._index_up or service != RETRIEVAL_SERVICE) for service in ("", *SERVICE_NAMES)}
 
     async def _set_serving(self, serving: bool) -> None:
         self._models_serving = serving
@@ -126,8 +147,7 @@ class Gateway:
 
     async def _publish_health(self) -> None:
         """The server ("") and every service follow Triton; RetrievalService also needs the index."""
-        for service in ("", *SERVICE_NAMES):
-            serving = self._models_serving and (self._index_up or service != RETRIEVAL_SERVICE)
+        for service, serving in self.readiness().items():
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING)
 
     async def _check_index(self) -> None:
@@ -198,8 +218,10 @@ class Gateway:
         await self._set_serving(False)
         for task in self._watch_tasks:
             task.cancel()
-        if self.server:
-            await self.server.stop(grace_s)
+        draining = [self.server.stop(grace_s)] if self.server else []
+        if self.http:
+            draining.append(self.http.stop(grace_s))
+        await asyncio.gather(*draining)
         await self.backend.close()
         self.preparer.close()
         await self.index.close()
@@ -233,7 +255,8 @@ async def serve_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    print(f"jepa-serve gateway on {settings.host}:{gateway.port}, metrics on :{gateway.metrics_port}", flush=True)
+    http = f", HTTP and search page on http://{settings.host}:{gateway.http_port}/" if gateway.http else ""
+    print(f"jepa-serve gateway on {settings.host}:{gateway.port}{http}, metrics on :{gateway.metrics_port}", flush=True)
     await stop.wait()
     log.info("draining (grace %.0f s)", settings.shutdown_grace_s)
     await gateway.stop(settings.shutdown_grace_s)

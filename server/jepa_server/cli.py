@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   jepa-serve up --repository artifacts/repository/cpu        # local Triton + gateway together
   jepa-serve check artifacts/repository/cpu                  # load it in the local Triton, one request per model
   jepa-serve demo --repository artifacts/repository/cpu --media artifacts/demo-media   # index, search, caption
+  jepa-serve demo --serve                                    # ... then keep the search page up on http://127.0.0.1:8080/
 Repositories are written by `jepa-export` (the [export] extra), demo media by `jepa-export demo-media`.
 Every gateway setting is also an environment variable with the prefix JEPA_ (e.g. JEPA_PORT, JEPA_LOG_LEVEL).
 """
@@ -27,6 +28,7 @@ def _add_gateway_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="listen address (default 127.0.0.1; 0.0.0.0 for all)")
     parser.add_argument("--port", type=int, help="gRPC port (default 50051)")
     parser.add_argument("--metrics-port", dest="metrics_port", type=int, help="Prometheus port (default 9100)")
+    parser.add_argument("--http-port", dest="http_port", type=int, help="HTTP/JSON API and search page port (default 8080)")
     parser.add_argument("--model-repository", dest="model_repository", type=Path, help="exported repository (tokenizers are read from it)")
 
 
@@ -59,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--repository", type=Path, default=Path("artifacts/repository/cpu"), help="a VL-JEPA repository (default %(default)s)")
     demo.add_argument("--media", type=Path, default=Path("artifacts/demo-media"), help="written by `jepa-export demo-media` (default %(default)s)")
     demo.add_argument("--results", type=Path, help="also write the results here as JSON")
+    demo.add_argument("--http-port", dest="http_port", type=int, help="the search page's port (default 8080)")
+    demo.add_argument("--serve", action="store_true", help="keep serving the indexed demo (search page, APIs) after the results, until Ctrl-C")
     return parser
 
 
@@ -96,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from jepa_server.demo import run_demo
 
-        return run_demo(args.repository, args.media, args.results)
+        return run_demo(args.repository, args.media, settings, args.results, args.serve)
     with LocalTriton(LocalTritonOptions(repository=args.repository)) as triton:
         print(f"tritonserver ready: grpc {triton.grpc_url}, metrics {triton.metrics_url}", flush=True)
         asyncio.run(serve_forever(settings.model_copy(update={"triton_url": triton.grpc_url, "model_repository": args.repository})))

@@ -10,6 +10,10 @@ from jepa_media import FieldError
 class GatewayError(FieldError):
     """Base of every domain error: `field` names what the caller can fix or look at."""
 
+    def with_field(self, field: str) -> GatewayError:
+        """The same error about the same problem, for a front end that calls the field otherwise."""
+        return type(self)(field, self.problem)
+
 
 class InvalidInput(GatewayError):
     """The request itself is wrong; sending it again fails again."""
@@ -33,6 +37,11 @@ class DeadlineExceeded(GatewayError):
 
 class FailedPrecondition(GatewayError):
     """The server is not in a state to do this (mismatched spaces, a malformed model repository)."""
+
+
+class SpaceMismatch(FailedPrecondition):
+    """The request pairs models of different embedding spaces (a text model and a video collection,
+    a video model and a caption decoder): it conflicts with what the server holds."""
 
 
 class MalformedRepository(FailedPrecondition):

@@ -82,11 +82,13 @@ class GatewayMetrics:
 
     def __init__(self, health_window: int = 512) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("jepa_requests", "RPCs by method and gRPC status", ["method", "code"], registry=self.registry)
+        # `method` is the operation (the jepa.v1 RPC name, which HTTP routes reuse), `code` its status
+        # as a gRPC code name whatever the protocol (so one alert covers both), `protocol` grpc or http.
+        self.requests = Counter("jepa_requests", "Calls by operation, status and protocol", ["method", "code", "protocol"], registry=self.registry)
         self.request_seconds = Histogram(
-            "jepa_request_duration_seconds", "RPC latency", ["method"], buckets=LATENCY_BUCKETS, registry=self.registry
+            "jepa_request_duration_seconds", "Call latency", ["method", "protocol"], buckets=LATENCY_BUCKETS, registry=self.registry
         )
-        self.in_flight = Gauge("jepa_requests_in_flight", "RPCs being served", ["method"], registry=self.registry)
+        self.in_flight = Gauge("jepa_requests_in_flight", "Calls being served", ["method", "protocol"], registry=self.registry)
         self.stage_seconds = Histogram(
             "jepa_stage_duration_seconds", "Latency of one pipeline stage", ["stage"], buckets=LATENCY_BUCKETS, registry=self.registry
         )

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 50051
     metrics_port: int | None = Field(9100, description="Prometheus /metrics port; 0 picks a free one, None turns it off")
+    # The HTTP/JSON front end and search page (docs/http.md), on the same host; 0 picks a free port,
+    # None turns it off.
+    http_port: int | None = Field(8080, description="HTTP/JSON API and search page port; 0 picks a free one, None turns it off")
     triton_url: str = "127.0.0.1:8001"
     triton_timeout_s: float = 60.0
     # Folder of the exported repository: the gateway reads the tokenizer files from it.

@@ -68,3 +68,12 @@ def test_report_replaces_only_its_own_section_of_results_markdown(tmp_path: Path
     start, end = markers("bench")
     assert "soak numbers" in text and "describe numbers" in text
     assert f"{start}\nsecond\n{end}" in text and "first" not in text
+
+
+def test_quick_http_study_compares_http_with_grpc_in_rounds(tmp_path: Path) -> None:
+    _bench("run", "http", "--quick", *_outputs(tmp_path))
+    result = json.loads((tmp_path / "results" / "http.json").read_text())
+    assert result["interleaved_rounds"] == 1
+    assert [point["label"] for point in result["measurements"]["points"]] == ["grpc", "http base64", "http float"]
+    assert all(point["errors"] == {} and point["requests"] > 0 for point in result["measurements"]["points"])
+    assert [goal["name"] for goal in result["goals"]] == ["http overhead c=1"]

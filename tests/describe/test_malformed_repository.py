@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from jepa_client import Client, ClientOptions, FailedPreconditionError, RetryPolicy
@@ -16,6 +17,7 @@ from jepa_server.triton_local import LocalTriton, LocalTritonOptions
 from support.calls import fresh_index
 from support.gateway import GatewayThread
 from support.repository import copy_model, read_config, write_config
+from support.waiting import wait_until
 
 REFUSAL = "model text_decoder: parameter jepa.bos_id is missing from its config.pbtxt (see docs/repository-format.md)"
 
@@ -55,3 +57,14 @@ def test_a_gateway_on_the_repository_answers_failed_precondition_with_the_reason
         client.embed_text(["a red circle moving left"])
     assert refused.value.details == REFUSAL
     assert not refusing_gateway.gateway.ready.is_set()
+
+
+def test_http_answers_412_precondition_failed_with_the_same_reason(refusing_gateway: GatewayThread) -> None:
+    def answer() -> httpx.Response:
+        return httpx.post(f"{refusing_gateway.http_url}/v1/embeddings", json={"input": "a red circle"}, timeout=30)
+
+    # 503 ("not loaded yet") until the gateway has read the repository and refused it.
+    assert wait_until(lambda: answer().status_code != 503, 120)
+    refused = answer()
+    assert refused.status_code == 412, refused.text
+    assert refused.json()["error"] == {"message": REFUSAL, "type": "precondition_failed_error", "code": "failed_precondition", "param": "model text_decoder"}

@@ -1,34 +1,16 @@
-"""Gateways with settings of their own (small limits, TLS, tokens) in front of the session Triton,
-and a raw caller of the session gateway."""
+"""A raw caller of the session gateway, and the media the bad-input catalogue sends."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 
-from support.calls import RawCaller, fresh_index
+from support import bad_media
+from support.calls import RawCaller
 from support.gateway import GatewayThread
-
-
-@pytest.fixture(scope="module")
-def start_gateway(gateway: GatewayThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., GatewayThread]]:
-    """start_gateway(**settings) -> a gateway like the session one (same Triton, same media root)
-    with those settings changed; stopped when the module ends."""
-    from jepa_server.settings import Settings
-
-    started: list[GatewayThread] = []
-
-    def start(ready_timeout_s: float | None = 120.0, **overrides: Any) -> GatewayThread:
-        fields = {**gateway.settings.model_dump(), "port": 0, "metrics_port": 0, **fresh_index(Settings, tmp_path_factory), **overrides}
-        thread = GatewayThread(Settings(**fields))
-        started.append(thread)
-        return thread.start(ready_timeout_s)
-
-    yield start
-    for thread in started:
-        thread.stop()
+from support.media import moving_bar_frames, write_video
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +18,20 @@ def raw_caller(gateway: GatewayThread) -> Iterator[RawCaller]:
     caller = RawCaller(gateway.address)
     yield caller
     caller.close()
+
+
+@pytest.fixture(scope="module")
+def env(gateway, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """Media files, and a media root holding symlinks out, a loop, a folder and a text file."""
+    root = gateway.settings.media_roots[0]
+    outside_dir = tmp_path_factory.mktemp("outside")
+    video = write_video(outside_dir / "private.mp4", moving_bar_frames(16, seed=11), fps=8)
+    for name, target in (("link-out.mp4", video), ("loop-a", root / "loop-b"), ("loop-b", root / "loop-a")):
+        if not (root / name).is_symlink():
+            (root / name).symlink_to(target)
+    (root / "folder").mkdir(exist_ok=True)
+    (root / "notes.txt").write_text("not a video\n")
+    return SimpleNamespace(
+        root=root, outside=video, video=video.read_bytes(), png=bad_media.still_png(), wav=bad_media.wav_audio(),
+        audio_only=bad_media.audio_only_mp4(), zero_frames=bad_media.zero_frame_mkv(), enormous=bad_media.enormous_resolution_mkv(),
+    )

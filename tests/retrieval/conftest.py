@@ -70,8 +70,24 @@ def shared_space_gateway(shared_space_repository: Path, tmp_path_factory: pytest
     with LocalTriton(LocalTritonOptions(repository=shared_space_repository, startup_timeout_s=120)) as triton:
         settings = Settings(
             port=0, metrics_port=0, triton_url=triton.grpc_url, model_repository=shared_space_repository, decode_workers=1,
-            index_uri=str(tmp_path_factory.mktemp("shared-space-index") / "index.db"),
+            index_uri=str(tmp_path_factory.mktemp("shared-space-index") / "index.db"), media_roots=[tmp_path_factory.mktemp("shared-space-media")],
         )
         gateway = GatewayThread(settings).start()
         yield gateway
         gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def event_videos(shared_space_gateway: GatewayThread) -> dict[str, Path]:
+    """Videos under the shared-space gateway's media root, indexed by URI: a moving bar between
+    two grey stretches, so that each has a moment shorter than the video."""
+    from jepa_client import Client, IndexItem
+    from support.media import moving_bar_frames, write_video
+
+    root = shared_space_gateway.settings.media_roots[0]
+    grey = np.full((16, 96, 128, 3), 128, np.uint8)
+    videos = {f"events/{seed}": write_video(root / f"event-{seed}.mp4", np.concatenate([grey, moving_bar_frames(24, seed=seed), grey]), fps=8) for seed in (31, 32, 33)}
+    with Client(shared_space_gateway.address) as client:
+        report = client.index_videos(IndexItem(video_id, uri=path.name, metadata={"kind": "event"}) for video_id, path in videos.items())
+    assert all(item.ok for item in report.items), report
+    return videos

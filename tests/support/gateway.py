@@ -33,6 +33,11 @@ class GatewayThread:
     def address(self) -> str:
         return f"127.0.0.1:{self.gateway.port}"
 
+    @property
+    def http_url(self) -> str:
+        scheme = "https" if self.settings.tls_cert_file else "http"
+        return f"{scheme}://127.0.0.1:{self.gateway.http_port}"
+
     def metrics_text(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.gateway.metrics_port}/metrics", timeout=5) as response:
             return response.read().decode()

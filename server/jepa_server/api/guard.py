@@ -12,10 +12,12 @@ from typing import Any
 
 import grpc
 
+from jepa_server.admission import Admission
 from jepa_server.api.status import status_of
 from jepa_server.metrics import GatewayMetrics
 
 log = logging.getLogger("jepa_server.rpc")
+PROTOCOL = "grpc"  # the `protocol` label of the request metrics
 
 
 def _is_abort(error: BaseException) -> bool:
@@ -31,23 +33,17 @@ def time_remaining(context: grpc.aio.ServicerContext) -> float | None:
 class RpcGuard:
     """Wraps servicer methods: `@guard.unary("EmbedText")` or `@guard.stream("Describe")`."""
 
-    def __init__(self, metrics: GatewayMetrics, max_concurrent_requests: int) -> None:
+    def __init__(self, metrics: GatewayMetrics, admission: Admission) -> None:
         self.metrics = metrics
-        self.max_concurrent_requests = max_concurrent_requests
-        self.active = 0
+        self.admission = admission
 
     @asynccontextmanager
     async def call(self, method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
         started = time.perf_counter()
-        if self.active >= self.max_concurrent_requests:
-            # Refuse at once: an unbounded queue only turns overload into timeouts.
-            self.metrics.requests.labels(method, grpc.StatusCode.RESOURCE_EXHAUSTED.name).inc()
-            await context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"max_concurrent_requests: the server is already serving {self.max_concurrent_requests} calls; retry later",
-            )
-        self.active += 1
-        self.metrics.in_flight.labels(method).inc()
+        if not self.admission.try_enter():
+            self.metrics.requests.labels(method, grpc.StatusCode.RESOURCE_EXHAUSTED.name, PROTOCOL).inc()
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self.admission.refusal)
+        self.metrics.in_flight.labels(method, PROTOCOL).inc()
         code = grpc.StatusCode.OK
         try:
             yield
@@ -63,10 +59,10 @@ class RpcGuard:
                 log.exception("%s failed", method)
             await context.abort(code, message)
         finally:
-            self.active -= 1
-            self.metrics.in_flight.labels(method).dec()
-            self.metrics.requests.labels(method, code.name).inc()
-            self.metrics.request_seconds.labels(method).observe(time.perf_counter() - started)
+            self.admission.leave()
+            self.metrics.in_flight.labels(method, PROTOCOL).dec()
+            self.metrics.requests.labels(method, code.name, PROTOCOL).inc()
+            self.metrics.request_seconds.labels(method, PROTOCOL).observe(time.perf_counter() - started)
 
     def unary(self, method: str) -> Callable:
         """For unary-unary and stream-unary handlers `async def Handler(self, request, context)`."""

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 import numpy as np
@@ -15,32 +12,20 @@ from jepa_client.v1 import retrieval_pb2, retrieval_pb2_grpc
 from jepa_server.api import convert
 from jepa_server.api.guard import RpcGuard, time_remaining
 from jepa_server.api.status import status_of
-from jepa_server.core.registry import VideoModel
-from jepa_server.core.retrieval import IndexItem, Query, Retriever, SearchHit, TextQuery, VectorQuery, VideoQuery
-from jepa_server.errors import InvalidInput, LimitExceeded
+from jepa_server.core.retrieval import (
+    IndexItem,
+    IndexedVideo,
+    Query,
+    FailedItem,
+    Retriever,
+    SearchHit,
+    TextQuery,
+    VectorQuery,
+    VideoQuery,
+    parse_metadata,
+)
+from jepa_server.errors import GatewayError, InvalidInput
 from jepa_server.settings import Settings
-
-log = logging.getLogger("jepa_server.rpc")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def parse_metadata(text: str, max_bytes: int) -> dict[str, Any]:
-    """The metadata JSON object of an item ("" = {})."""
-    size = len(text.encode())
-    if size > max_bytes:
-        raise LimitExceeded("metadata_json", f"{size} bytes, the limit is {max_bytes}")
-    if not text.strip():
-        return {}
-    try:
-        metadata = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as error:
-        raise InvalidInput("metadata_json", f"not valid JSON ({error})") from error
-    if not isinstance(metadata, dict):
-        raise InvalidInput("metadata_json", f"must be a JSON object, got {type(metadata).__name__}")
-    return metadata
 
 
 def _query(request: retrieval_pb2.SearchRequest, settings: Settings) -> Query:
@@ -68,60 +53,42 @@ def _search_hit(hit: SearchHit) -> retrieval_pb2.SearchHit:
     )
 
 
-def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Settings) -> retrieval_pb2_grpc.RetrievalServiceServicer:
-    async def index_one(request: retrieval_pb2.IndexVideosRequest, timeout_s: float | None) -> tuple[retrieval_pb2.IndexedVideo, VideoModel | None]:
-        """One item, whatever happens to it: its failure is its own result, not the call's."""
-        try:
-            item = IndexItem(
-                video_id=request.id,
-                source=convert.video_source(request.video),
-                sampling=convert.sampling_request(request.video.sampling),
-                metadata=parse_metadata(request.metadata_json, settings.max_metadata_bytes),
-                model=request.model,
-            )
-            indexed = await retriever.index_video(item, timeout_s)
-        except Exception as error:  # noqa: BLE001 - reported per item
-            code, message = status_of(error)
-            if code == grpc.StatusCode.INTERNAL:
-                log.error("IndexVideos item %r failed", request.id, exc_info=error)
-            return retrieval_pb2.IndexedVideo(id=request.id, code=code.value[0], error=message), None
-        result = retrieval_pb2.IndexedVideo(
-            id=request.id, num_windows=indexed.num_windows, duration_seconds=indexed.duration_seconds, collection=indexed.collection
+def _index_item(request: retrieval_pb2.IndexVideosRequest, settings: Settings) -> IndexItem | FailedItem:
+    try:
+        return IndexItem(
+            video_id=request.id,
+            source=convert.video_source(request.video),
+            sampling=convert.sampling_request(request.video.sampling),
+            metadata=parse_metadata(request.metadata_json, settings.max_metadata_bytes),
+            model=request.model,
         )
-        return result, indexed.model
+    except GatewayError as error:
+        return FailedItem(request.id, error)
 
-    async def bounded(slots: asyncio.Semaphore, request: retrieval_pb2.IndexVideosRequest, timeout_s: float | None):
-        try:
-            return await index_one(request, timeout_s)
-        finally:
-            slots.release()
 
+def _indexed_video(outcome: IndexedVideo | FailedItem) -> retrieval_pb2.IndexedVideo:
+    if isinstance(outcome, FailedItem):
+        code, message = status_of(outcome.error)
+        return retrieval_pb2.IndexedVideo(id=outcome.video_id, code=code.value[0], error=message)
+    indexed = outcome
+    return retrieval_pb2.IndexedVideo(
+        id=indexed.video_id, num_windows=indexed.num_windows, duration_seconds=indexed.duration_seconds, collection=indexed.collection
+    )
+
+
+def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Settings) -> retrieval_pb2_grpc.RetrievalServiceServicer:
     class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
         @guard.unary("IndexVideos")
         async def IndexVideos(
             self, request_iterator: AsyncIterator[retrieval_pb2.IndexVideosRequest], context: grpc.aio.ServicerContext
         ) -> retrieval_pb2.IndexVideosResponse:
-            # At most index_concurrency items are in work; reading the stream waits for a free slot.
-            slots = asyncio.Semaphore(settings.index_concurrency)
-            loop = asyncio.get_running_loop()
-            pending: list[asyncio.Future] = []
-            try:
+            async def items() -> AsyncIterator[IndexItem | FailedItem]:
                 async for request in request_iterator:
                     retriever.metrics.received_bytes.labels("IndexVideos").inc(request.ByteSize())
-                    if len(pending) >= settings.max_index_items:
-                        refused = loop.create_future()
-                        problem = f"max_index_items: more than {settings.max_index_items} items in one call; send the rest in another"
-                        refused.set_result((retrieval_pb2.IndexedVideo(id=request.id, code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], error=problem), None))
-                        pending.append(refused)
-                        continue
-                    await slots.acquire()
-                    pending.append(asyncio.ensure_future(bounded(slots, request, time_remaining(context))))
-                outcomes = await asyncio.gather(*pending)
-            finally:
-                for future in pending:
-                    future.cancel()
-            await retriever.refresh_row_gauge(model for _, model in outcomes if model is not None)
-            return retrieval_pb2.IndexVideosResponse(items=[item for item, _ in outcomes])
+                    yield _index_item(request, settings)
+
+            outcomes = await retriever.index_videos(items(), time_remaining(context))
+            return retrieval_pb2.IndexVideosResponse(items=[_indexed_video(outcome) for outcome in outcomes])
 
         @guard.unary("Search")
         async def Search(self, request: retrieval_pb2.SearchRequest, context: grpc.aio.ServicerContext) -> retrieval_pb2.SearchResponse:

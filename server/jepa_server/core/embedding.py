@@ -44,7 +44,8 @@ class VideoEmbeddingResult:
 @dataclass(frozen=True)
 class TextEmbeddingResult:
     model: TextModel
-    embeddings: np.ndarray  # (N, D)
+    embeddings: np.ndarray  # (N, D), or (N, dimensions) when truncated
+    token_counts: list[int]  # tokens each text became (after truncation), as the model saw them
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
@@ -128,8 +129,15 @@ class Embedder:
         self.metrics.embedding_health.observe(model.info.name, embeddings)
         return embeddings
 
-    async def embed_text(self, texts: list[str], model_name: str = "", timeout_s: float | None = None) -> TextEmbeddingResult:
+    async def embed_text(
+        self, texts: list[str], model_name: str = "", timeout_s: float | None = None, dimensions: int | None = None
+    ) -> TextEmbeddingResult:
+        """Embeddings of `texts`; `dimensions` cuts them to a size the model was trained for
+        (Matryoshka) and renormalises."""
         model = self.registry.text_model(model_name)
+        if dimensions is not None and dimensions != model.dimension and dimensions not in model.info.truncatable_dimensions:
+            allowed = [model.dimension, *model.info.truncatable_dimensions]
+            raise InvalidInput("dimensions", f"got {dimensions}; model {model.info.name} allows {', '.join(map(str, allowed))}")
         if not texts:
             raise InvalidInput("texts", "at least one text is required")
         if len(texts) > self.settings.max_texts:
@@ -147,4 +155,6 @@ class Embedder:
             )
         embeddings = outputs[model.output]
         self.metrics.embedding_health.observe(model.info.name, embeddings)
-        return TextEmbeddingResult(model, embeddings)
+        if dimensions is not None and dimensions != model.dimension:
+            embeddings = l2_normalise(embeddings[:, :dimensions])
+        return TextEmbeddingResult(model, embeddings, tokens.attention_mask.sum(axis=1).astype(int).tolist())

@@ -14,7 +14,7 @@ from pathlib import Path
 from jepa_media import ClipGeometry
 
 from jepa_server.backends.triton import ServedModel
-from jepa_server.errors import FailedPrecondition, InvalidInput, MalformedRepository, NotFound
+from jepa_server.errors import InvalidInput, MalformedRepository, NotFound, SpaceMismatch
 from jepa_server.text.tokenizer import TextTokenizer
 
 # The output tensor that holds the embedding, per role (docs/repository-format.md).
@@ -22,6 +22,7 @@ VIDEO_OUTPUTS = {"video_pipeline": "video_embedding", "video_encoder": "clip_emb
 TEXT_OUTPUTS = {"text_encoder": "text_embedding"}
 DECODER_ROLE = "text_decoder"
 VIDEO_INPUT = "pixel_values_videos"
+MATRYOSHKA = "jepa.matryoshka_dimensions"
 FORMAT_DOC = "docs/repository-format.md"
 
 
@@ -58,6 +59,18 @@ class _Parameters:
             raise self._malformed(key, "3 comma-separated floats")
         return values
 
+    def dimensions(self, key: str, full: int) -> tuple[int, ...]:
+        """An optional list of sizes below `full` (absent: none)."""
+        if not self.served.parameters.get(key, ""):
+            return ()
+        try:
+            sizes = tuple(sorted({int(value) for value in self.text(key).split(",")}, reverse=True))
+        except ValueError as error:
+            raise self._malformed(key, "comma-separated integers") from error
+        if any(not 0 < size < full for size in sizes):
+            raise self._malformed(key, f"sizes between 1 and {full - 1}")
+        return sizes
+
     def file(self, repository: Path, name: str) -> Path:
         path = repository / self.served.name / name
         if not path.is_file():
@@ -75,12 +88,16 @@ class ModelInfo:
     version: str
     dimension: int
     embedding_space: str
+    # Smaller sizes the model was trained to be cut to (Matryoshka): `dimensions` may ask for one.
+    truncatable_dimensions: tuple[int, ...] = ()
 
 
 def _info(served: ServedModel, output: str) -> ModelInfo:
     if output not in served.outputs:
         raise MalformedRepository(f"model {served.name}", f"role {served.role} needs an output {output}; its config.pbtxt has {sorted(served.outputs)}")
-    return ModelInfo(served.name, served.version, served.output_dimension(output), _Parameters(served).text("jepa.embedding_space"))
+    parameters = _Parameters(served)
+    dimension = served.output_dimension(output)
+    return ModelInfo(served.name, served.version, dimension, parameters.text("jepa.embedding_space"), parameters.dimensions(MATRYOSHKA, dimension))
 
 
 @dataclass(frozen=True)
@@ -192,7 +209,7 @@ class ModelRegistry:
         for decoder in self.decoders.values():
             if decoder.embedding_space == video.info.embedding_space:
                 return decoder
-        raise FailedPrecondition(
+        raise SpaceMismatch(
             "options.model", f"no caption decoder serves the embedding space of {video.info.name} ({video.info.embedding_space})"
         )
 

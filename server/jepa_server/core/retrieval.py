@@ -3,8 +3,11 @@ with their best-matching moment."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,13 +16,17 @@ import numpy as np
 from jepa_server.core.embedding import Embedder, SamplingRequest
 from jepa_server.core.registry import ModelInfo, VideoModel
 from jepa_server.core.segmenter import segment_offline
-from jepa_server.core.sources import RequestVideo
-from jepa_server.errors import FailedPrecondition, InvalidInput, LimitExceeded
+from jepa_server.core.sources import MediaUri, RequestVideo
+from jepa_server.errors import GatewayError, InvalidInput, LimitExceeded, ModelFailure, SpaceMismatch
 from jepa_server.index.milvus import MAX_VIDEO_ID_CHARS, CollectionSpec, MilvusIndex, VideoHit, WindowRow, row_filter
 from jepa_server.settings import Settings
 
 DEFAULT_TOP_K = 10
+# The metadata key that remembers which file under the media roots a video indexed by URI came from
+# (the search page plays it from there); a caller's own value is kept.
+SOURCE_URI_KEY = "source_uri"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+log = logging.getLogger("jepa_server.retrieval")
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,15 @@ class IndexItem:
     sampling: SamplingRequest
     metadata: dict[str, Any]
     model: str = ""
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    """An item of a batch that failed alone: its front end could not read it (no video, bad
+    metadata), or indexing it failed."""
+
+    video_id: str
+    error: Exception
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,37 @@ class IndexStats:
     indexed_ids: list[str]
     backend: str
     index_type: str
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_metadata(metadata: Any, max_bytes: int, field: str = "metadata") -> dict[str, Any]:
+    """An item's metadata: a JSON object within the size limit."""
+    if not isinstance(metadata, dict):
+        raise InvalidInput(field, f"must be a JSON object, got {type(metadata).__name__}")
+    try:
+        size = len(json.dumps(metadata, allow_nan=False).encode())
+    except ValueError as error:
+        raise InvalidInput(field, f"not valid JSON ({error})") from error
+    if size > max_bytes:
+        raise LimitExceeded(field, f"{size} bytes, the limit is {max_bytes}")
+    return metadata
+
+
+def parse_metadata(text: str, max_bytes: int, field: str = "metadata_json") -> dict[str, Any]:
+    """The metadata JSON object of an item, given as text ("" = {})."""
+    size = len(text.encode())
+    if size > max_bytes:
+        raise LimitExceeded(field, f"{size} bytes, the limit is {max_bytes}")
+    if not text.strip():
+        return {}
+    try:
+        metadata = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as error:
+        raise InvalidInput(field, f"not valid JSON ({error})") from error
+    return check_metadata(metadata, max_bytes, field)
 
 
 def _search_hit(hit: VideoHit, moment: tuple[float, float] | None) -> SearchHit:
@@ -148,9 +195,56 @@ class Retriever:
             for span, vector in zip(embedded.window_spans, embedded.window_embeddings)
         ]
         spec = self.collection(model)
+        metadata = item.metadata
+        if isinstance(item.source, MediaUri):
+            metadata = {SOURCE_URI_KEY: item.source.uri, **metadata}
         with self.metrics.stage("index"):
-            await self.index.replace_video(spec, item.video_id, windows, item.metadata)
+            await self.index.replace_video(spec, item.video_id, windows, metadata)
         return IndexedVideo(item.video_id, len(windows), embedded.duration_seconds, model, spec.name)
+
+    async def index_videos(self, items: AsyncIterable[IndexItem | FailedItem], timeout_s: float | None = None) -> list[IndexedVideo | FailedItem]:
+        """Index a batch, `index_concurrency` items at a time (reading `items` waits beyond), each
+        item's failure its own; items beyond `max_index_items` are refused, the rest still run."""
+        slots = asyncio.Semaphore(self.settings.index_concurrency)
+        pending: list[asyncio.Future[IndexedVideo | FailedItem]] = []
+        loop = asyncio.get_running_loop()
+
+        def settled(outcome: IndexedVideo | FailedItem) -> asyncio.Future[IndexedVideo | FailedItem]:
+            future: asyncio.Future[IndexedVideo | FailedItem] = loop.create_future()
+            future.set_result(outcome)
+            return future
+
+        async def bounded(item: IndexItem) -> IndexedVideo | FailedItem:
+            try:
+                return await self._index_outcome(item, timeout_s)
+            finally:
+                slots.release()
+
+        try:
+            async for item in items:
+                if len(pending) >= self.settings.max_index_items:
+                    limit = self.settings.max_index_items
+                    refusal = LimitExceeded("max_index_items", f"more than {limit} items in one call; send the rest in another")
+                    pending.append(settled(FailedItem(item.video_id, refusal)))
+                elif isinstance(item, FailedItem):
+                    pending.append(settled(item))
+                else:
+                    await slots.acquire()
+                    pending.append(asyncio.ensure_future(bounded(item)))
+            outcomes = list(await asyncio.gather(*pending))
+        finally:
+            for future in pending:
+                future.cancel()
+        await self.refresh_row_gauge(outcome.model for outcome in outcomes if isinstance(outcome, IndexedVideo))
+        return outcomes
+
+    async def _index_outcome(self, item: IndexItem, timeout_s: float | None) -> IndexedVideo | FailedItem:
+        try:
+            return await self.index_video(item, timeout_s)
+        except Exception as error:  # noqa: BLE001 - reported per item
+            if not isinstance(error, GatewayError) or isinstance(error, ModelFailure):
+                log.error("indexing item %r failed", item.video_id, exc_info=error)
+            return FailedItem(item.video_id, error)
 
     async def refresh_row_gauge(self, models: Iterable[VideoModel]) -> None:
         """Set the index-size gauge of the collections of these models (after writes)."""
@@ -188,7 +282,7 @@ class Retriever:
                 raise InvalidInput("text", "empty text")
             text_model = self.embedder.registry.text_model(query.text_model)
             if text_model.info.embedding_space != spec.embedding_space or text_model.dimension != spec.dimension:
-                raise FailedPrecondition(
+                raise SpaceMismatch(
                     "model",
                     f"text model {text_model.info.name} (space {text_model.info.embedding_space!r}, {text_model.dimension}-d) cannot "
                     f"search video model {spec.model} (space {spec.embedding_space!r}, {spec.dimension}-d): text search needs a video "

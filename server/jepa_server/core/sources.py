@@ -10,7 +10,7 @@ from pathlib import Path
 from jepa_server.media.uri import resolve_media_uri
 from jepa_server.media.video import RawFrames, VideoSource
 
-__all__ = ["MediaUri", "RawFrames", "RequestVideo", "resolve"]
+__all__ = ["MediaUri", "RawFrames", "RequestVideo", "media_file", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -26,5 +26,10 @@ RequestVideo = bytes | RawFrames | MediaUri
 def resolve(video: RequestVideo | VideoSource, media_roots: list[Path]) -> VideoSource:
     """The source to decode: a URI becomes a file under a media root, or an error naming video.uri."""
     if isinstance(video, MediaUri):
-        return resolve_media_uri(video.uri, media_roots, "video.uri")
+        return media_file(video.uri, media_roots, "video.uri")
     return video
+
+
+def media_file(uri: str, media_roots: list[Path], field: str) -> Path:
+    """The file a URI names under a media root (symlinks followed), or an error naming `field`."""
+    return resolve_media_uri(uri, media_roots, field)

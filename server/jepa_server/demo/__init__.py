@@ -5,6 +5,7 @@ multi-event videos, printing what it finds and how right it is."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -61,13 +62,24 @@ def _print_captions(results: DescribeResults) -> None:
     )
 
 
-async def _run(settings: Settings, media: DemoMedia, folder: Path) -> DemoResults:
+async def _serve_until_interrupted(gateway: Gateway) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"\nserving the demo index until Ctrl-C: search page http://127.0.0.1:{gateway.http_port}/, gRPC 127.0.0.1:{gateway.port}", flush=True)
+    await stop.wait()
+
+
+async def _run(settings: Settings, media: DemoMedia, folder: Path, serve: bool) -> DemoResults:
     gateway = Gateway(settings)
     await gateway.start()
     try:
+        if gateway.http:
+            print(f"search page: http://127.0.0.1:{gateway.http_port}/ (while the demo runs; `jepa-serve demo --serve` keeps it up)", flush=True)
         await asyncio.wait_for(gateway.ready.wait(), READY_TIMEOUT_S)
         async with AsyncClient(f"127.0.0.1:{gateway.port}") as client:
-            index_seconds = await index_media(client, media, folder)
+            index_seconds = await index_media(client, media)
             videos = len(media.gallery) + len(media.event_videos)
             print(f"indexed {videos} videos in {index_seconds:.1f} s ({len(media.gallery)} gallery clips, {len(media.event_videos)} multi-event videos)")
             retrieval = await judge_retrieval(client, media, SHOWN_QUERIES)
@@ -76,25 +88,29 @@ async def _run(settings: Settings, media: DemoMedia, folder: Path) -> DemoResult
             _print_moments(moments)
             describe = await judge_captions(client, media, folder)
             _print_captions(describe)
+        if serve:
+            await _serve_until_interrupted(gateway)
     finally:
         await gateway.stop(1.0)
     return DemoResults(index_seconds=index_seconds, videos_indexed=videos, retrieval=retrieval, moments=moments, describe=describe)
 
 
-def run_demo(repository: Path, media_folder: Path, results_file: Path | None = None) -> int:
-    """0 when the demo ran through; 1 with one line on stderr when it could not."""
+def run_demo(repository: Path, media_folder: Path, settings: Settings, results_file: Path | None = None, serve: bool = False) -> int:
+    """0 when the demo ran through; 1 with one line on stderr when it could not. The gateway takes
+    `settings` (its HTTP port, log level) on a fresh index, with the demo media as its media root."""
     try:
         media = load_demo_media(media_folder)
     except (OSError, ValidationError) as error:
         print(f"jepa-serve demo: {media_folder}: not demo media ({error}); write it with `jepa-export demo-media --out {media_folder}`", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="jepa-demo-") as scratch:
-        settings = Settings(
-            port=0, metrics_port=None, model_repository=repository, index_uri=str(Path(scratch) / "index.db"), decode_workers=2,
-        )
+        settings = settings.model_copy(update={
+            "port": 0, "metrics_port": None, "model_repository": repository, "index_uri": str(Path(scratch) / "index.db"),
+            "decode_workers": 2, "media_roots": [media_folder.resolve()],
+        })
         try:
             with LocalTriton(LocalTritonOptions(repository=repository)) as triton:
-                results = asyncio.run(_run(settings.model_copy(update={"triton_url": triton.grpc_url}), media, media_folder))
+                results = asyncio.run(_run(settings.model_copy(update={"triton_url": triton.grpc_url}), media, media_folder, serve))
         except TritonStartupError as error:
             print(f"jepa-serve demo: {repository} does not load: {error}", file=sys.stderr)
             return 1

@@ -69,11 +69,12 @@ def _timeline(spans: list[tuple[float, float, str]]) -> list[str]:
     return [f"{start:.1f}-{end:.1f} {text}" for start, end, text in spans]
 
 
-async def index_media(client: AsyncClient, media: DemoMedia, folder: Path) -> float:
+async def index_media(client: AsyncClient, media: DemoMedia) -> float:
     """Index the gallery and the multi-event videos; the seconds it took. A failed video fails the demo."""
     started = time.perf_counter()
-    gallery = [IndexItem(video.file, folder / video.file, metadata={**video.metadata, "kind": GALLERY}) for video in media.gallery]
-    events = [IndexItem(video.file, folder / video.file, metadata={"kind": EVENTS}) for video in media.event_videos]
+    # By URI under the media root: the gateway reads the files itself, and the search page can play them.
+    gallery = [IndexItem(video.file, uri=video.file, metadata={**video.metadata, "kind": GALLERY}) for video in media.gallery]
+    events = [IndexItem(video.file, uri=video.file, metadata={"kind": EVENTS}) for video in media.event_videos]
     for items, window_stride in ((gallery, 0), (events, media.event_window_stride)):
         for start in range(0, len(items), INDEX_BATCH):
             report = await client.index_videos(items[start : start + INDEX_BATCH], window_stride=window_stride)
