@@ -16,11 +16,12 @@ from pathlib import Path
 
 from jepa_server.settings import Settings
 
-# Scope -> the operations (the RPC names of jepa.v1, which the HTTP routes reuse) it opens. An
-# operation in no scope needs a token with every scope, so one added later is closed until given one.
+# Scope -> the operations (the RPC names of jepa.v1, which the HTTP routes reuse, and the HTTP-only
+# GetMedia and GetEmbeddingHealth of the search page) it opens. An operation in no scope needs a
+# token with every scope, so one added later is closed until given one.
 SCOPES: dict[str, tuple[str, ...]] = {
     "embed": ("EmbedVideo", "EmbedVideoStream", "EmbedText", "ListModels"),
-    "search": ("Search", "GetIndexStats"),
+    "search": ("Search", "GetIndexStats", "GetMedia", "GetEmbeddingHealth"),
     "index": ("IndexVideos", "DeleteVideos"),
     "describe": ("Describe", "DescribeStream"),
 }

@@ -79,14 +79,20 @@ def shared_space_gateway(shared_space_repository: Path, tmp_path_factory: pytest
 
 @pytest.fixture(scope="session")
 def event_videos(shared_space_gateway: GatewayThread) -> dict[str, Path]:
-    """Videos under the shared-space gateway's media root, indexed by URI: a moving bar between
-    two grey stretches, so that each has a moment shorter than the video."""
+    """Videos under the shared-space gateway's media root, indexed by URI: a moving bar between a
+    blue and a yellow stretch (colours the pooled model tells apart), so that each video has
+    moments shorter than itself."""
     from jepa_client import Client, IndexItem
     from support.media import moving_bar_frames, write_video
 
     root = shared_space_gateway.settings.media_roots[0]
-    grey = np.full((16, 96, 128, 3), 128, np.uint8)
-    videos = {f"events/{seed}": write_video(root / f"event-{seed}.mp4", np.concatenate([grey, moving_bar_frames(24, seed=seed), grey]), fps=8) for seed in (31, 32, 33)}
+    blue, yellow = np.zeros((16, 96, 128, 3), np.uint8), np.zeros((16, 96, 128, 3), np.uint8)
+    blue[..., 2] = 255
+    yellow[..., :2] = 255
+    videos = {
+        f"events/{seed}": write_video(root / f"event-{seed}.mp4", np.concatenate([blue, moving_bar_frames(24, seed=seed), yellow]), fps=8)
+        for seed in (31, 32, 33)
+    }
     with Client(shared_space_gateway.address) as client:
         report = client.index_videos(IndexItem(video_id, uri=path.name, metadata={"kind": "event"}) for video_id, path in videos.items())
     assert all(item.ok for item in report.items), report

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.skipif(
     not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
     reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run installs them)",
 )
-QUERY = "a red bar sliding right"
+# Queries to try: the page test needs one whose best moment starts after 0 s (a player that never
+# seeks would pass at 0); which one that is depends on the random test model.
+QUERIES = ("a red bar sliding right", "a blue screen", "a yellow screen", "something moving", "a bright flash", "the end of the clip")
 EVENTS = 'metadata["kind"] == "event"'
 # Without these, Chromium keeps reaching for Google's hosts, which this network refuses.
 QUIET_FLAGS = (
@@ -43,20 +45,24 @@ def test_a_query_shows_ranked_videos_and_plays_the_first_moment(browser, shared_
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def best_hits(text: str) -> list[dict]:
+        request = {"text": text, "top_k": 10, "moments": True, "filter": EVENTS}
+        return httpx.post(f"{shared_space_gateway.http_url}/v1/search", json=request, timeout=60).json()["hits"]
+
+    query_text, expected = next(((text, hits) for text in QUERIES if (hits := best_hits(text))[0]["moment_start_seconds"] > 0), ("", []))
+    assert query_text, "no query's best moment starts after 0 s"
     browser.get(f"{shared_space_gateway.http_url}/")
     query = WebDriverWait(browser, 30).until(lambda driver: driver.find_element(By.ID, "query"))
     # Other tests index videos from bytes into the same collection: look among the files only.
     browser.execute_script("document.querySelector('#filter').value = arguments[0]", EVENTS)
-    query.send_keys(QUERY)
+    query.send_keys(query_text)
     browser.find_element(By.CSS_SELECTOR, "#search-form button").click()
     rows = WebDriverWait(browser, 60).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#results tbody tr"))
     moments = [row.find_element(By.CSS_SELECTOR, "td.moment").text for row in rows]
     assert moments[0].endswith(" s"), moments
 
-    expected = httpx.post(f"{shared_space_gateway.http_url}/v1/search", json={"text": QUERY, "top_k": 10, "moments": True, "filter": EVENTS}, timeout=60).json()["hits"]
     assert [row.get_attribute("data-video-id") for row in rows] == [hit["video_id"] for hit in expected]
     start = expected[0]["moment_start_seconds"]
-    assert start > 0, "the event starts after the grey lead-in"
     current = WebDriverWait(browser, 30).until(lambda driver: driver.execute_script("return document.querySelector('#player').currentTime"))
     assert current == pytest.approx(start, abs=0.05)
     assert browser.execute_script("return document.querySelector('#player').src").endswith(f"uri={event_videos[expected[0]['video_id']].name}")

@@ -15,12 +15,11 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from swagger_ui_bundle import swagger_ui_path
+from fastapi_offline import FastAPIOffline
 
 from jepa_server.http import schemas
 from jepa_server.http.bodies import field_path
@@ -69,33 +68,27 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 def build_http_app(context: ApiContext) -> FastAPI:
-    app = FastAPI(
+    # Swagger UI at /docs from files inside the fastapi-offline package: no CDN.
+    app = FastAPIOffline(
         title="jepa-serve",
         version="0.1.0",
         description="V-JEPA 2 video embeddings, OpenAI-compatible text embeddings and text-to-video retrieval (docs/http.md).",
-        docs_url=None,
         redoc_url=None,
+        static_url="/static/docs",
+        favicon_url="/static/favicon.svg",
     )
     app.state.context = context
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     async def search_page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json", title="jepa-serve API", swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css", swagger_favicon_url="/static/favicon.svg",
-        )
-
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    app.add_middleware(CallGuard, context=context, routes=app.router.routes)
+    app.add_middleware(CallGuard, context=context, routes=router.routes)
     return app
 
 

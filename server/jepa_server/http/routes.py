@@ -4,7 +4,7 @@ scope, metrics and admission use) and calls the same core method; this module on
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from jepa_server.core.embedding import TextEmbeddingResult, VideoEmbeddingResult
 from jepa_server.core.registry import ModelInfo
 from jepa_server.core.retrieval import FailedItem, IndexedVideo, IndexItem, SearchResult, TextQuery, VectorQuery, VideoQuery, check_metadata
-from jepa_server.core.sources import media_file
+from jepa_server.core.sources import RequestVideo, media_file
 from jepa_server.errors import GatewayError, InvalidInput, NotFound
 from jepa_server.http import bodies, schemas
 from jepa_server.http.context import ApiContext
@@ -27,7 +27,7 @@ def context(request: Request) -> ApiContext:
     return request.app.state.context
 
 
-def model_card(info: ModelInfo, kind: str) -> schemas.ModelCard:
+def model_card(info: ModelInfo, kind: Literal["video", "text"]) -> schemas.ModelCard:
     return schemas.ModelCard(
         id=info.name, kind=kind, version=info.version, dimension=info.dimension, embedding_space=info.embedding_space,
         dimensions=list(info.truncatable_dimensions),
@@ -99,6 +99,7 @@ async def embed_video(request: Request) -> schemas.VideoEmbeddingsResponse:
     """A video's embedding (and its windows'): a multipart upload, or JSON with a URI under the
     media roots, base64 bytes or raw frames."""
     parsed = await _video_request(request)
+    source: RequestVideo
     if isinstance(parsed, tuple):
         source, options = parsed
     else:
