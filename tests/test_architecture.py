@@ -14,9 +14,16 @@ SERVER = CHECKOUT / "server" / "jepa_server"
 EXPORT = CHECKOUT / "export" / "jepa_export"
 MEDIA = CHECKOUT / "media" / "jepa_media"
 CLIENT = CHECKOUT / "clients" / "jepa_client"
-TRANSPORT_FREE = [SERVER / "core", SERVER / "media", SERVER / "text", SERVER / "backends", SERVER / "index", SERVER / "errors.py", MEDIA]
-# What a front end may import from the server package: the core, its errors, settings and metrics.
-FRONT_END_MAY_USE = ("jepa_server.api", "jepa_server.core", "jepa_server.errors", "jepa_server.settings", "jepa_server.metrics")
+TRANSPORT_FREE = [
+    SERVER / "core", SERVER / "media", SERVER / "text", SERVER / "backends", SERVER / "index", SERVER / "errors.py",
+    SERVER / "tokens.py", SERVER / "admission.py", MEDIA,
+]
+TRANSPORTS = {"grpc", "fastapi", "starlette", "uvicorn"}
+# What a front end may import from the server package: the core, its errors, settings, metrics, and
+# what both front ends share (tokens and scopes, the admission limit).
+SHARED_BY_FRONT_ENDS = (
+    "jepa_server.core", "jepa_server.errors", "jepa_server.settings", "jepa_server.metrics", "jepa_server.tokens", "jepa_server.admission",
+)
 
 
 def python_files(*places: Path) -> list[Path]:
@@ -48,13 +55,18 @@ def test_the_rule_reader_sees_imports_inside_functions(tmp_path):
     assert imported_modules(sample) == {"os", "grpc", "torch.nn"}
 
 
-def test_core_adapters_errors_and_preprocessing_import_no_grpc():
-    assert offenders(python_files(*TRANSPORT_FREE), lambda module: _top(module) == "grpc" or _top(module).startswith("grpc_")) == []
+def test_core_adapters_errors_and_preprocessing_import_no_transport():
+    def transport(module: str) -> bool:
+        return _top(module) in TRANSPORTS or _top(module).startswith("grpc_")
+
+    assert offenders(python_files(*TRANSPORT_FREE), transport) == []
 
 
-def test_front_ends_import_core_types_never_adapter_types():
-    forbidden = lambda module: _top(module) == "jepa_server" and not module.startswith(FRONT_END_MAY_USE)  # noqa: E731
-    assert offenders(python_files(SERVER / "api"), forbidden) == []
+@pytest.mark.parametrize("front_end", ["api", "http"])
+def test_front_ends_import_core_types_never_adapter_types_nor_each_other(front_end: str):
+    own = f"jepa_server.{front_end}"
+    forbidden = lambda module: _top(module) == "jepa_server" and not module.startswith((own, *SHARED_BY_FRONT_ENDS))  # noqa: E731
+    assert offenders(python_files(SERVER / front_end), forbidden) == []
 
 
 @pytest.mark.parametrize(
