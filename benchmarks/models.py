@@ -129,6 +129,12 @@ def assemble_repository(destination: Path, models: list[ServedModel]) -> Path:
     return destination
 
 
+def text_encoder_repository(cache_dir: Path, destination: Path) -> Path:
+    """A repository serving the exported MiniLM alone, as `text_encoder` (the overhead studies)."""
+    text = ExportedModels(preset=None, text=True).repository(cache_dir)
+    return assemble_repository(destination, [ServedModel(source=text / "text_encoder", name="text_encoder")])
+
+
 def model_parameters(model_dir: Path) -> dict[str, str]:
     """The `jepa.*` parameters of a model folder's config.pbtxt (docs/repository-format.md)."""
     config = text_format.Parse((model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())

@@ -13,7 +13,7 @@ import tritonclient.grpc.aio as triton_grpc
 from benchmarks.calls import embed_text_call, gateway_client, triton_text_call
 from benchmarks.context import StudyContext
 from benchmarks.loadgen import CpuMeter, LoadPoint, Tally, closed_loop, open_loop
-from benchmarks.models import ExportedModels, ServedModel, assemble_repository, model_tokenizer
+from benchmarks.models import model_tokenizer, text_encoder_repository
 from benchmarks.processes import OwnProcessMeter
 from benchmarks.results import Cell, Goal, Plot, PlotSeries, Table
 from benchmarks.workloads import sentences
@@ -66,8 +66,7 @@ def run(context: StudyContext) -> Path:
         "gateway", "Gateway overhead (EmbedText)",
         "How much latency does the gateway add over calling Triton directly with tritonclient?",
     )
-    text = ExportedModels(preset=None, text=True).repository(context.settings.cache_dir)
-    repository = assemble_repository(context.scratch("repositories") / "gateway", [ServedModel(source=text / "text_encoder", name="text_encoder")])
+    repository = text_encoder_repository(context.settings.cache_dir, context.scratch("repositories") / "gateway")
     points, per_round, result.peak_rss_mib = asyncio.run(_measure(context, repository))
     result.interleaved_rounds = context.settings.rounds
     rows: list[list[Cell]] = []

@@ -12,7 +12,7 @@ import httpx
 from benchmarks.calls import embed_text_call, gateway_client, http_embed_text_call
 from benchmarks.context import StudyContext
 from benchmarks.loadgen import CpuMeter, LoadPoint, Tally, closed_loop
-from benchmarks.models import ExportedModels, ServedModel, assemble_repository
+from benchmarks.models import text_encoder_repository
 from benchmarks.processes import OwnProcessMeter
 from benchmarks.results import Cell, Goal, Table
 from benchmarks.workloads import sentences
@@ -53,8 +53,7 @@ def run(context: StudyContext) -> Path:
         "http", "HTTP/JSON front end overhead (EmbedText)",
         "How much latency does POST /v1/embeddings add over gRPC EmbedText on the same gateway?",
     )
-    text = ExportedModels(preset=None, text=True).repository(context.settings.cache_dir)
-    repository = assemble_repository(context.scratch("repositories") / "http", [ServedModel(source=text / "text_encoder", name="text_encoder")])
+    repository = text_encoder_repository(context.settings.cache_dir, context.scratch("repositories") / "http")
     points, per_round, result.peak_rss_mib = asyncio.run(_measure(context, repository))
     result.interleaved_rounds = context.settings.rounds
     rows: list[list[Cell]] = [
