@@ -33,6 +33,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     JEPA_HOST=0.0.0.0 \
     JEPA_PORT=50051 \
+    JEPA_HTTP_PORT=8080 \
     JEPA_METRICS_PORT=9100
 RUN groupadd --system --gid 10001 jepa \
  && useradd --system --uid 10001 --gid jepa --home-dir /var/lib/jepa --create-home --shell /usr/sbin/nologin jepa
@@ -41,8 +42,8 @@ COPY deploy/docker/healthcheck.py /opt/jepa/healthcheck.py
 USER 10001:10001
 # Milvus Lite's default index file (data/index.db) lands here when no JEPA_INDEX_URI is given.
 WORKDIR /var/lib/jepa
-# 50051: gRPC (jepa.v1, health, reflection); 9100: Prometheus /metrics.
-EXPOSE 50051 9100
+# 50051: gRPC (jepa.v1, health, reflection); 8080: HTTP/JSON API and search page; 9100: Prometheus /metrics.
+EXPOSE 50051 8080 9100
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "/opt/jepa/healthcheck.py", "localhost:50051"]
 ENTRYPOINT ["jepa-serve"]

@@ -181,3 +181,12 @@ def test_tls_serves_https_with_the_same_certificates(start_gateway, tmp_path: Pa
     assert response.status_code == 200
     with pytest.raises(httpx.ConnectError):
         httpx.post(f"https://127.0.0.1:{port}/v1/embeddings", json={"input": "a dog"}, timeout=10)
+
+
+def test_embedding_health_reports_the_gauges_of_served_models(http_client: httpx.Client, gateway) -> None:
+    assert http_client.post("/v1/embeddings", json={"input": ["a dog", "a cat", "a red circle"]}).status_code == 200
+    health = http_client.get("/v1/embedding-health").json()
+    metrics = gateway.metrics_text()
+    assert set(health["text_encoder"]) == {"norm_mean", "pairwise_cosine_mean", "effective_rank"}
+    assert health["text_encoder"]["effective_rank"] > 1
+    assert health["text_encoder"]["norm_mean"] == pytest.approx(sample_value(metrics, "jepa_embedding_norm_mean", model="text_encoder"), rel=1e-3)
