@@ -92,6 +92,18 @@ def build_http_app(context: ApiContext) -> FastAPI:
     return app
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port, created with protocol IPPROTO_TCP: asyncio sets TCP_NODELAY
+    only on connections whose socket says TCP (a plain `socket.create_server` socket says 0), and
+    without it every response waits ~40 ms for the client's delayed ACK."""
+    family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE)[0]
+    listener = socket.socket(family, kind, protocol)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    listener.bind(address)
+    return listener
+
+
 class _EmbeddedServer(uvicorn.Server):
     """uvicorn inside the gateway's event loop: the gateway owns SIGINT/SIGTERM and the drain."""
 
@@ -119,7 +131,7 @@ class HttpServer:
         return uvicorn.Config(self.app, lifespan="off", log_config=None, log_level="warning", access_log=False, **tls)
 
     async def start(self, port: int) -> None:
-        listener = socket.create_server((self.settings.host, port), reuse_port=False)
+        listener = listening_socket(self.settings.host, port)
         self.port = listener.getsockname()[1]
         self._server = _EmbeddedServer(self._config())
         self._task = asyncio.create_task(self._server.serve(sockets=[listener]))
