@@ -12,6 +12,7 @@
 # verifies on the CPU, and the summary says so.
 # The whole script ends within $TOTAL_S seconds (default 470, under 8 minutes): the export gets
 # what the installation left, and a run cut short still writes what it has.
+# TIMING_RUNS (default 10) shortens the timing of each artifact where the time is short.
 # Knobs for a CPU dry run of the same path (tests/export/test_gpu_check_script.py):
 #   PRESET=tiny DEVICE=cpu INSTALL=0 PYTHON=.venv/bin/python
 set -euo pipefail
@@ -25,6 +26,7 @@ PRESET=${PRESET:-vit-l}
 DEVICE=${DEVICE:-cuda}
 INSTALL=${INSTALL:-1}
 TOTAL_S=${TOTAL_S:-470}
+TIMING_RUNS=${TIMING_RUNS:-10}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/jepa-gpu-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
@@ -69,9 +71,10 @@ if [ "$budget" -lt 60 ]; then
 fi
 
 set +e
-timeout --signal=INT --kill-after=10 "$budget" env PYTHONPATH="export${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 \
+# jepa_export verifies on clips preprocessed by jepa_media (media/): both from this checkout.
+timeout --signal=INT --kill-after=10 "$budget" env PYTHONPATH="export:media${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 \
   "$PYTHON" -m jepa_export --random-vjepa2 "$PRESET" --no-text-encoder --out "$WORK/artifacts" --target gpu \
-  --device "$DEVICE" --parity-batches 1 2 --timing-runs 10 --max-batch-size 8 --tensorrt-opt-batch 4 \
+  --device "$DEVICE" --parity-batches 1 2 --timing-runs "$TIMING_RUNS" --max-batch-size 8 --tensorrt-opt-batch 4 \
   >"$OUT/export.log" 2>&1
 status=$?
 set -e

@@ -113,12 +113,17 @@ def _frames_needed(plan: SamplingPlan) -> int:
     return plan.frames_per_clip + stride * (plan.max_windows - 1)
 
 
+# PyAV before 19 decodes metadata strictly unless told otherwise (a file with non-UTF-8 tags would
+# fail to open); PyAV 19 removed the option (seen on the GPU machine, which carries PyAV 19).
+OPEN_OPTIONS = {"metadata_errors": "ignore"} if int(av.__version__.split(".")[0]) < 19 else {}
+
+
 def _open_container(source: bytes | Path, field: str) -> av.container.InputContainer:
     if isinstance(source, bytes) and not source:
         raise InvalidVideo(field, "empty video")
     opened = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     try:
-        return av.open(opened, mode="r", metadata_errors="ignore")
+        return av.open(opened, mode="r", **OPEN_OPTIONS)
     except (av.error.FFmpegError, OSError, ValueError) as error:
         raise InvalidVideo(field, f"not a decodable video container ({error})") from error
 
