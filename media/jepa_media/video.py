@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -115,7 +116,7 @@ def _frames_needed(plan: SamplingPlan) -> int:
 
 # PyAV before 19 decodes metadata strictly unless told otherwise (a file with non-UTF-8 tags would
 # fail to open); PyAV 19 removed the option (seen on the GPU machine, which carries PyAV 19).
-OPEN_OPTIONS = {"metadata_errors": "ignore"} if int(av.__version__.split(".")[0]) < 19 else {}
+OPEN_OPTIONS: dict[str, Any] = {"metadata_errors": "ignore"} if int(av.__version__.split(".")[0]) < 19 else {}
 
 
 def _open_container(source: bytes | Path, field: str) -> av.container.InputContainer:
