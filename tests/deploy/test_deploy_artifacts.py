@@ -411,7 +411,12 @@ def test_gateway_image_runs_as_non_root_with_grpc_health_check() -> None:
     assert gateway[0].startswith("FROM python:")
     user = [line for line in gateway if line.startswith("USER ")][-1]
     assert user.split()[1].split(":")[0] not in ("root", "0")
-    assert "EXPOSE 50051 9100" in gateway
+    # gRPC, HTTP (API and search page) and metrics, on the gateway's default ports.
+    from jepa_server.settings import Settings
+
+    fields = Settings.model_fields
+    exposed = next(line for line in gateway if line.startswith("EXPOSE")).split()[1:]
+    assert exposed == [str(fields[name].default) for name in ("port", "http_port", "metrics_port")]
     healthcheck = next(line for line in gateway if line.startswith("HEALTHCHECK"))
     assert "healthcheck.py" in healthcheck and "localhost:50051" in healthcheck
     assert any("JEPA_HOST=0.0.0.0" in line for line in gateway), "the gateway must listen beyond loopback"
