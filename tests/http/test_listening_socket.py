@@ -4,9 +4,14 @@ client's delayed ACK (measured: p50 of EmbedText over HTTP 56 ms against 10 ms o
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
-from jepa_server.http.app import listening_socket
+import pytest
+from fastapi import FastAPI
+
+from jepa_server.http.app import HttpServer, listening_socket
+from jepa_server.settings import Settings
 
 
 def test_thelistening_socket_is_tcp_with_nodelay_and_its_connections_too() -> None:
@@ -21,3 +26,14 @@ def test_thelistening_socket_is_tcp_with_nodelay_and_its_connections_too() -> No
                 assert accepted.proto == socket.IPPROTO_TCP
     finally:
         listener.close()
+
+
+def test_a_taken_http_port_is_refused_naming_the_setting() -> None:
+    taken = listening_socket("127.0.0.1", 0)
+    taken.listen()
+    try:
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match=rf"http_port: cannot bind 127.0.0.1:{port}"):
+            asyncio.run(HttpServer(FastAPI(), Settings()).start(port))
+    finally:
+        taken.close()

@@ -131,7 +131,10 @@ class HttpServer:
         return uvicorn.Config(self.app, lifespan="off", log_config=None, log_level="warning", access_log=False, **tls)
 
     async def start(self, port: int) -> None:
-        listener = listening_socket(self.settings.host, port)
+        try:
+            listener = listening_socket(self.settings.host, port)
+        except OSError as error:
+            raise RuntimeError(f"http_port: cannot bind {self.settings.host}:{port} ({error.strerror or error}); set JEPA_HTTP_PORT or --http-port") from error
         self.port = listener.getsockname()[1]
         self._server = _EmbeddedServer(self._config())
         self._task = asyncio.create_task(self._server.serve(sockets=[listener]))
