@@ -235,7 +235,10 @@ class Retriever:
         finally:
             for future in pending:
                 future.cancel()
-        await self.refresh_row_gauge(outcome.model for outcome in outcomes if isinstance(outcome, IndexedVideo))
+        written = {spec.name: spec for spec in (self.collection(outcome.model) for outcome in outcomes if isinstance(outcome, IndexedVideo))}
+        for spec in written.values():
+            await self.index.seal(spec)
+        await self._refresh_rows(written.values())
         return outcomes
 
     async def _index_outcome(self, item: IndexItem, timeout_s: float | None) -> IndexedVideo | FailedItem:
@@ -245,10 +248,6 @@ class Retriever:
             if not isinstance(error, GatewayError) or isinstance(error, ModelFailure):
                 log.error("indexing item %r failed", item.video_id, exc_info=error)
             return FailedItem(item.video_id, error)
-
-    async def refresh_row_gauge(self, models: Iterable[VideoModel]) -> None:
-        """Set the index-size gauge of the collections of these models (after writes)."""
-        await self._refresh_rows(map(self.collection, models))
 
     async def _refresh_rows(self, collections: Iterable[CollectionSpec]) -> None:
         for spec in {spec.name: spec for spec in collections}.values():

@@ -248,6 +248,21 @@ class MilvusIndex:
 
         await self._run(job)
 
+    async def seal(self, spec: CollectionSpec) -> None:
+        """After a batch of writes on Milvus Lite: flush, so that the rows leave the growing segment,
+        which Lite searches (and deletes by filter in) by scanning every row: the index study
+        measured 31 ms p50 a search over 1,000 unflushed rows against 5 ms after a flush. Once per
+        batch, not per write, which would seal tiny segments. A Milvus server seals segments on its
+        own schedule, and its flush is a cluster-wide operation: left to it."""
+        if not self.is_lite:
+            return
+
+        def job(client: MilvusClient) -> None:
+            if self._open(client, spec, create=False):
+                client.flush(spec.name)
+
+        await self._run(job)
+
     async def delete_videos(self, spec: CollectionSpec, video_ids: Sequence[str]) -> tuple[list[str], int]:
         """Remove every window of the videos; returns the ids that had rows and the rows removed."""
 
