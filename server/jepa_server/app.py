@@ -34,7 +34,7 @@ from jepa_server.index.milvus import MilvusIndex
 from jepa_server.media.pool import VideoPreparer
 from jepa_server.metrics import GatewayMetrics
 from jepa_server.settings import Settings
-from jepa_server.tokens import load_tokens
+from jepa_server.tokens import TokenGrant, load_tokens
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -100,7 +100,8 @@ class Gateway:
             ("grpc.max_receive_message_length", self.settings.max_message_bytes),
             ("grpc.max_send_message_length", self.settings.max_message_bytes),
         ]
-        self.server = grpc.aio.server(options=options, interceptors=_interceptors(self.settings))
+        grants = load_tokens(self.settings)  # read once: both front ends check the same tokens
+        self.server = grpc.aio.server(options=options, interceptors=_interceptors(grants, self.settings))
         embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(
             build_embedding_servicer(self.embedder, self.guard), self.server
         )
@@ -121,16 +122,16 @@ class Gateway:
         await self._check_index()
         await self.server.start()
         if self.settings.http_port is not None:
-            self.http = HttpServer(build_http_app(self._api_context()), self.settings)
+            self.http = HttpServer(build_http_app(self._api_context(grants)), self.settings)
             await self.http.start(self.settings.http_port)
             self.http_port = self.http.port
         self._watch_tasks = [asyncio.create_task(self._watch_triton()), asyncio.create_task(self._watch_index())]
         log.info("gateway listening on %s:%d (HTTP :%d, metrics :%d)", self.settings.host, self.port, self.http_port, self.metrics_port)
 
-    def _api_context(self) -> ApiContext:
+    def _api_context(self, grants: tuple[TokenGrant, ...]) -> ApiContext:
         return ApiContext(
             settings=self.settings, embedder=self.embedder, retriever=self.retriever, metrics=self.metrics,
-            admission=self.admission, grants=load_tokens(self.settings), readiness=self.readiness,
+            admission=self.admission, grants=grants, readiness=self.readiness,
         )
 
     def readiness(self) -> dict[str, bool]:
@@ -229,10 +230,9 @@ class Gateway:
             self._metrics_server.shutdown()
 
 
-def _interceptors(settings: Settings) -> list[grpc.aio.ServerInterceptor]:
+def _interceptors(grants: tuple[TokenGrant, ...], settings: Settings) -> list[grpc.aio.ServerInterceptor]:
     """Authentication first (when tokens are configured), so nothing else runs for a stranger."""
-    tokens = load_tokens(settings)
-    authentication = [TokenAuthInterceptor(tokens, exempt_prefixes(settings))] if tokens else []
+    authentication = [TokenAuthInterceptor(grants, exempt_prefixes(settings))] if grants else []
     return [*authentication, RequestDecodingInterceptor()]
 
 
@@ -248,15 +248,20 @@ def _server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
     )
 
 
-async def serve_forever(settings: Settings) -> None:
-    gateway = Gateway(settings)
-    await gateway.start()
+async def wait_for_stop_signal() -> None:
+    """Return on SIGINT or SIGTERM (the gateway then drains)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+async def serve_forever(settings: Settings) -> None:
+    gateway = Gateway(settings)
+    await gateway.start()
     http = f", HTTP and search page on http://{settings.host}:{gateway.http_port}/" if gateway.http else ""
     print(f"jepa-serve gateway on {settings.host}:{gateway.port}{http}, metrics on :{gateway.metrics_port}", flush=True)
-    await stop.wait()
+    await wait_for_stop_signal()
     log.info("draining (grace %.0f s)", settings.shutdown_grace_s)
     await gateway.stop(settings.shutdown_grace_s)

@@ -5,7 +5,6 @@ multi-event videos, printing what it finds and how right it is."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from jepa_client import AsyncClient
-from jepa_server.app import Gateway
+from jepa_server.app import Gateway, wait_for_stop_signal
 from jepa_server.demo.evaluate import DescribeResults, MomentResults, RetrievalResults, index_media, judge_captions, judge_moments, judge_retrieval
 from jepa_server.demo.media import DemoMedia, load_demo_media
 from jepa_server.settings import Settings
@@ -62,15 +61,6 @@ def _print_captions(results: DescribeResults) -> None:
     )
 
 
-async def _serve_until_interrupted(gateway: Gateway) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    print(f"\nserving the demo index until Ctrl-C: search page http://127.0.0.1:{gateway.http_port}/, gRPC 127.0.0.1:{gateway.port}", flush=True)
-    await stop.wait()
-
-
 async def _run(settings: Settings, media: DemoMedia, folder: Path, serve: bool) -> DemoResults:
     gateway = Gateway(settings)
     await gateway.start()
@@ -89,7 +79,8 @@ async def _run(settings: Settings, media: DemoMedia, folder: Path, serve: bool) 
             describe = await judge_captions(client, media, folder)
             _print_captions(describe)
         if serve:
-            await _serve_until_interrupted(gateway)
+            print(f"\nserving the demo index until Ctrl-C: search page http://127.0.0.1:{gateway.http_port}/, gRPC 127.0.0.1:{gateway.port}", flush=True)
+            await wait_for_stop_signal()
     finally:
         await gateway.stop(1.0)
     return DemoResults(index_seconds=index_seconds, videos_indexed=videos, retrieval=retrieval, moments=moments, describe=describe)

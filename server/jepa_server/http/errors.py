@@ -21,6 +21,7 @@ from jepa_server.errors import (
     NotFound,
     SpaceMismatch,
 )
+from jepa_server.tokens import MISSING_TOKEN
 
 log = logging.getLogger("jepa_server.http")
 
@@ -73,6 +74,11 @@ def error_response(status: int, error_type: str, message: str, param: str | None
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status in (429, 503) else None
     body = {"error": {"message": message, "type": error_type, "code": code or code_name(status).lower(), "param": param}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def unauthenticated() -> JSONResponse:
+    """401: tokens are configured and the request presents none that matches."""
+    return error_response(401, "authentication_error", MISSING_TOKEN, code="invalid_api_key")
 
 
 def status_of(error: BaseException) -> tuple[int, str, str, str | None]:

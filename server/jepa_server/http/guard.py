@@ -19,8 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jepa_server.errors import InvalidInput, LimitExceeded
 from jepa_server.http.context import ApiContext
-from jepa_server.http.errors import code_name, error_response, response_for
-from jepa_server.tokens import MISSING_TOKEN, SCOPES, grant_for
+from jepa_server.http.errors import code_name, error_response, response_for, unauthenticated
+from jepa_server.tokens import SCOPES, grant_for
 
 PROTOCOL = "http"
 OPERATIONS = frozenset(operation for operations in SCOPES.values() for operation in operations)
@@ -86,7 +86,7 @@ class CallGuard:
                 authorization = _query_token(scope)
             grant = grant_for(self.context.grants, authorization)
             if grant is None:
-                return error_response(401, "authentication_error", MISSING_TOKEN, code="invalid_api_key")
+                return unauthenticated()
             if not grant.may(operation):
                 return error_response(403, "permission_error", grant.refusal(operation))
         declared = headers.get(b"content-length", b"").decode("latin-1")

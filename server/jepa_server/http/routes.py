@@ -17,8 +17,8 @@ from jepa_server.core.sources import RequestVideo, media_file
 from jepa_server.errors import GatewayError, InvalidInput, NotFound
 from jepa_server.http import bodies, schemas
 from jepa_server.http.context import ApiContext
-from jepa_server.http.errors import error_response, status_of
-from jepa_server.tokens import MISSING_TOKEN, SCOPES, grant_for
+from jepa_server.http.errors import status_of, unauthenticated
+from jepa_server.tokens import SCOPES, grant_for
 
 router = APIRouter()
 
@@ -280,7 +280,7 @@ async def scopes(request: Request) -> JSONResponse:
         return JSONResponse({"authentication": False, "scopes": sorted(SCOPES)})
     grant = grant_for(api.grants, request.headers.get("authorization"))
     if grant is None:
-        return error_response(401, "authentication_error", MISSING_TOKEN, code="invalid_api_key")
+        return unauthenticated()
     return JSONResponse({"authentication": True, "scopes": sorted(grant.scopes if grant.scopes is not None else SCOPES)})
 
 
