@@ -3,6 +3,7 @@
 from jepa_client.aio import AsyncClient
 from jepa_client.client import Client
 from jepa_client.convert import IndexItem
+from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnosis, TimeRange
 from jepa_client.errors import (
     AlreadyExistsError,
     CancelledError,
@@ -38,6 +39,8 @@ from jepa_client.rpc import Rpc
 __all__ = [
     "DEFAULT_ADDRESS",
     "AlreadyExistsError",
+    "AnalysisProgress",
+    "AnalyzeOptions",
     "AsyncClient",
     "Caption",
     "CancelledError",
@@ -46,6 +49,7 @@ __all__ = [
     "DeadlineExceededError",
     "DeleteResult",
     "FailedPreconditionError",
+    "IndexDiagnosis",
     "IndexItem",
     "IndexReport",
     "IndexStats",
@@ -62,6 +66,7 @@ __all__ = [
     "SearchHit",
     "SearchResults",
     "TextEmbeddings",
+    "TimeRange",
     "TlsOptions",
     "UnauthenticatedError",
     "UnavailableError",

@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 
 from jepa_client import convert, rpc
 from jepa_client.base import ClientBase
+from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnosis
 from jepa_client.errors import error_from_rpc
 from jepa_client.options import ClientOptions
 from jepa_client.results import Caption, DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
@@ -150,6 +151,11 @@ class AsyncClient(ClientBase):
             raise error_from_rpc(failure) from failure
         finally:
             responses.cancel()
+
+    async def analyze_index(self, options: AnalyzeOptions | None = None, *, timeout: float | None = None) -> AsyncIterator[AnalysisProgress | IndexDiagnosis]:
+        """See `Client.analyze_index`."""
+        async for event in self.stream(rpc.ANALYZE_INDEX, convert.analyze_request(options or AnalyzeOptions()), timeout=timeout):
+            yield event
 
     async def describe(
         self,

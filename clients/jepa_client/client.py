@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 
 from jepa_client import convert, rpc
 from jepa_client.base import ClientBase
+from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnosis
 from jepa_client.errors import error_from_rpc
 from jepa_client.options import ClientOptions
 from jepa_client.results import Caption, DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
@@ -160,6 +161,11 @@ class Client(ClientBase):
             raise error_from_rpc(failure) from failure
         finally:
             responses.cancel()
+
+    def analyze_index(self, options: AnalyzeOptions | None = None, *, timeout: float | None = None) -> Iterator[AnalysisProgress | IndexDiagnosis]:
+        """Diagnose a collection by its representation space: progress as the server works, then one
+        `IndexDiagnosis` (duplicates, outliers, clusters, coverage gaps, drift)."""
+        return self.stream(rpc.ANALYZE_INDEX, convert.analyze_request(options or AnalyzeOptions()), timeout=timeout)
 
     def describe(
         self,

@@ -13,6 +13,7 @@ from typing import Any, Union
 import grpc
 import numpy as np
 
+from jepa_client.diagnosis import AnalyzeOptions
 from jepa_client.results import (
     Caption,
     DeleteResult,
@@ -318,6 +319,19 @@ def index_stats(response: retrieval_pb2.GetIndexStatsResponse) -> IndexStats:
 
 _MODES = {"selective": describe_pb2.DECODING_MODE_SELECTIVE, "uniform": describe_pb2.DECODING_MODE_UNIFORM}
 _SEGMENTATIONS = {"": describe_pb2.SEGMENTATION_UNSPECIFIED, "online": describe_pb2.SEGMENTATION_ONLINE, "offline": describe_pb2.SEGMENTATION_OFFLINE}
+
+
+def analyze_request(options: AnalyzeOptions) -> retrieval_pb2.AnalyzeIndexRequest:
+    request = retrieval_pb2.AnalyzeIndexRequest(
+        model=options.model, filter=options.filter, max_rows=options.max_rows, duplicate_threshold=options.duplicate_threshold,
+        outlier_neighbours=options.outlier_neighbours, min_cluster_size=options.min_cluster_size, captions=options.captions,
+        gap_threshold=options.gap_threshold, top_outliers=options.top_outliers, map_points=options.map_points, seed=options.seed,
+    )
+    if options.drift is not None:
+        reference, current = options.drift
+        request.drift_reference.CopyFrom(retrieval_pb2.TimeRange(start_unix_s=reference.start_unix_s, end_unix_s=reference.end_unix_s))
+        request.drift_current.CopyFrom(retrieval_pb2.TimeRange(start_unix_s=current.start_unix_s, end_unix_s=current.end_unix_s))
+    return request
 
 
 def describe_options(

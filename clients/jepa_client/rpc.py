@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from google.protobuf import message_factory
 from google.protobuf.message import Message
 
-from jepa_client import convert
+from jepa_client import convert, diagnosis
 from jepa_client.v1 import describe_pb2, embedding_pb2, retrieval_pb2
 
 ResultT = TypeVar("ResultT")
@@ -57,5 +57,6 @@ INDEX_VIDEOS = rpc(retrieval_pb2, "RetrievalService", "IndexVideos", idempotent=
 SEARCH = rpc(retrieval_pb2, "RetrievalService", "Search", idempotent=True, to_result=convert.search_results)
 DELETE_VIDEOS = rpc(retrieval_pb2, "RetrievalService", "DeleteVideos", idempotent=False, to_result=convert.delete_result)
 GET_INDEX_STATS = rpc(retrieval_pb2, "RetrievalService", "GetIndexStats", idempotent=True, to_result=convert.index_stats)
+ANALYZE_INDEX = rpc(retrieval_pb2, "RetrievalService", "AnalyzeIndex", idempotent=True, to_result=diagnosis.analysis_event)
 DESCRIBE = rpc(describe_pb2, "DescribeService", "Describe", idempotent=True, to_result=convert.caption)
 DESCRIBE_STREAM = rpc(describe_pb2, "DescribeService", "DescribeStream", idempotent=False, to_result=convert.caption)

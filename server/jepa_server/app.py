@@ -24,6 +24,7 @@ from jepa_server.api.guard import RpcGuard
 from jepa_server.api.retrieval_servicer import build_retrieval_servicer
 from jepa_server.backends.triton import TritonBackend
 from jepa_server.core.describe import Describer
+from jepa_server.core.diagnostics.analyzer import IndexAnalyzer
 from jepa_server.core.embedding import Embedder
 from jepa_server.core.registry import ModelRegistry, TextModel, VideoModel
 from jepa_server.core.retrieval import Retriever
@@ -80,6 +81,7 @@ class Gateway:
             settings.index_uri, settings.index_type, settings.index_build_params, settings.index_search_params, settings.max_windows
         )
         self.retriever = Retriever(self.embedder, self.index, settings)
+        self.analyzer = IndexAnalyzer(self.retriever)
         self.describer = Describer(self.embedder)
         self.admission = Admission(settings.max_concurrent_requests)
         self.guard = RpcGuard(self.metrics, self.admission)
@@ -105,7 +107,7 @@ class Gateway:
         embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(
             build_embedding_servicer(self.embedder, self.guard), self.server
         )
-        retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(build_retrieval_servicer(self.retriever, self.guard, self.settings), self.server)
+        retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(build_retrieval_servicer(self.retriever, self.analyzer, self.guard, self.settings), self.server)
         describe_pb2_grpc.add_DescribeServiceServicer_to_server(build_describe_servicer(self.describer, self.guard, self.settings), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
@@ -126,6 +128,8 @@ class Gateway:
             await self.http.start(self.settings.http_port)
             self.http_port = self.http.port
         self._watch_tasks = [asyncio.create_task(self._watch_triton()), asyncio.create_task(self._watch_index())]
+        if self.settings.drift_check_interval_s > 0:
+            self._watch_tasks.append(asyncio.create_task(self._watch_drift()))
         log.info("gateway listening on %s:%d (HTTP :%d, metrics :%d)", self.settings.host, self.port, self.http_port, self.metrics_port)
 
     def _api_context(self, grants: tuple[TokenGrant, ...]) -> ApiContext:
@@ -164,6 +168,17 @@ class Gateway:
         while True:
             await asyncio.sleep(self.settings.index_health_interval_s)
             await self._check_index()
+
+    async def _watch_drift(self) -> None:
+        """The drift metrics (and their alert) of the default video model's collection, kept fresh."""
+        while True:
+            await asyncio.sleep(self.settings.drift_check_interval_s)
+            if not self.ready.is_set():
+                continue
+            try:
+                await self.analyzer.check_drift(self.settings.default_video_model, self.settings.drift_window_s)
+            except GatewayError as error:
+                log.warning("drift check failed: %s", error)
 
     async def _load_models(self) -> None:
         """Discover Triton's models and warm each one up: ready means every model has answered."""

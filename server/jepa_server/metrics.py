@@ -97,6 +97,14 @@ class GatewayMetrics:
         self.index_rows = Gauge("jepa_index_rows", "Rows in the clip index", ["collection"], registry=self.registry)
         self.triton_up = Gauge("jepa_triton_up", "1 when Triton answers its readiness probe", registry=self.registry)
         self.index_up = Gauge("jepa_index_up", "1 when the clip index (Milvus) answers the gateway's check", registry=self.registry)
+        # Set by each index diagnosis (AnalyzeIndex, or the gateway's drift watch).
+        self.index_effective_rank = Gauge("jepa_index_effective_rank", "Effective rank of the indexed windows (collapse -> 1)", ["collection"], registry=self.registry)
+        self.index_duplicate_groups = Gauge("jepa_index_duplicate_groups", "Groups of near-duplicate videos found", ["collection"], registry=self.registry)
+        self.index_drift_mmd = Gauge("jepa_index_drift_mmd", "Squared MMD between the reference and current ingestion ranges", ["collection"], registry=self.registry)
+        self.index_drift_p_value = Gauge("jepa_index_drift_p_value", "Permutation p-value of the drift test (< 0.01: drifted)", ["collection"], registry=self.registry)
+        self.index_drift_share_change = Gauge(
+            "jepa_index_drift_share_change", "Largest change of one cluster's share of the rows between the two ranges", ["collection"], registry=self.registry
+        )
         self.embedding_health = EmbeddingHealth(health_window)
         self.registry.register(self.embedding_health)
 

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     index_type: str = ""
     index_build_params: dict[str, int] = Field(default_factory=dict)
     index_search_params: dict[str, int] = Field(default_factory=dict)
+    # Index diagnostics (AnalyzeIndex, docs/diagnostics.md): rows analysed at most (beyond, a uniform
+    # sample), and the recent text queries kept per collection for the coverage report (0 = none:
+    # opt in, the texts stay in memory only).
+    diagnostics_max_rows: int = Field(50_000, ge=100)
+    query_sample_size: int = Field(0, ge=0)
+    # Drift watch: every `drift_check_interval_s` (0 = off) the gateway compares the default video
+    # model's rows indexed in the last `drift_window_s` with those before, for the drift metrics.
+    drift_check_interval_s: float = Field(0.0, ge=0)
+    drift_window_s: float = Field(86_400.0, gt=0)
     # Items of one IndexVideos stream embedded at the same time (reading the stream waits beyond).
     index_concurrency: int = Field(4, ge=1)
     # How often the gateway checks the index answers (RetrievalService health, jepa_index_up), and

@@ -21,7 +21,7 @@ from jepa_server.settings import Settings
 # token with every scope, so one added later is closed until given one.
 SCOPES: dict[str, tuple[str, ...]] = {
     "embed": ("EmbedVideo", "EmbedVideoStream", "EmbedText", "ListModels"),
-    "search": ("Search", "GetIndexStats", "GetMedia", "GetEmbeddingHealth"),
+    "search": ("Search", "GetIndexStats", "GetMedia", "GetEmbeddingHealth", "AnalyzeIndex"),
     "index": ("IndexVideos", "DeleteVideos"),
     "describe": ("Describe", "DescribeStream"),
 }

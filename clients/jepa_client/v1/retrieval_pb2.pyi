@@ -132,3 +132,257 @@ class GetIndexStatsResponse(_message.Message):
     backend: str
     index_type: str
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., collection: _Optional[str] = ..., rows: _Optional[int] = ..., videos: _Optional[int] = ..., indexed_ids: _Optional[_Iterable[str]] = ..., backend: _Optional[str] = ..., index_type: _Optional[str] = ...) -> None: ...
+
+class TimeRange(_message.Message):
+    __slots__ = ("start_unix_s", "end_unix_s")
+    START_UNIX_S_FIELD_NUMBER: _ClassVar[int]
+    END_UNIX_S_FIELD_NUMBER: _ClassVar[int]
+    start_unix_s: float
+    end_unix_s: float
+    def __init__(self, start_unix_s: _Optional[float] = ..., end_unix_s: _Optional[float] = ...) -> None: ...
+
+class AnalyzeIndexRequest(_message.Message):
+    __slots__ = ("model", "filter", "max_rows", "duplicate_threshold", "outlier_neighbours", "min_cluster_size", "captions", "gap_threshold", "drift_reference", "drift_current", "top_outliers", "map_points", "seed")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROWS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_NEIGHBOURS_FIELD_NUMBER: _ClassVar[int]
+    MIN_CLUSTER_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CAPTIONS_FIELD_NUMBER: _ClassVar[int]
+    GAP_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_CURRENT_FIELD_NUMBER: _ClassVar[int]
+    TOP_OUTLIERS_FIELD_NUMBER: _ClassVar[int]
+    MAP_POINTS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    filter: str
+    max_rows: int
+    duplicate_threshold: float
+    outlier_neighbours: int
+    min_cluster_size: int
+    captions: bool
+    gap_threshold: float
+    drift_reference: TimeRange
+    drift_current: TimeRange
+    top_outliers: int
+    map_points: int
+    seed: int
+    def __init__(self, model: _Optional[str] = ..., filter: _Optional[str] = ..., max_rows: _Optional[int] = ..., duplicate_threshold: _Optional[float] = ..., outlier_neighbours: _Optional[int] = ..., min_cluster_size: _Optional[int] = ..., captions: _Optional[bool] = ..., gap_threshold: _Optional[float] = ..., drift_reference: _Optional[_Union[TimeRange, _Mapping]] = ..., drift_current: _Optional[_Union[TimeRange, _Mapping]] = ..., top_outliers: _Optional[int] = ..., map_points: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class AnalyzeIndexEvent(_message.Message):
+    __slots__ = ("progress", "diagnosis")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    DIAGNOSIS_FIELD_NUMBER: _ClassVar[int]
+    progress: AnalysisProgress
+    diagnosis: IndexDiagnosis
+    def __init__(self, progress: _Optional[_Union[AnalysisProgress, _Mapping]] = ..., diagnosis: _Optional[_Union[IndexDiagnosis, _Mapping]] = ...) -> None: ...
+
+class AnalysisProgress(_message.Message):
+    __slots__ = ("stage", "fraction", "detail")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    FRACTION_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    stage: str
+    fraction: float
+    detail: str
+    def __init__(self, stage: _Optional[str] = ..., fraction: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class WindowRef(_message.Message):
+    __slots__ = ("video_id", "window_index", "start_seconds", "end_seconds")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_INDEX_FIELD_NUMBER: _ClassVar[int]
+    START_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    END_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    window_index: int
+    start_seconds: float
+    end_seconds: float
+    def __init__(self, video_id: _Optional[str] = ..., window_index: _Optional[int] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ...) -> None: ...
+
+class Spectrum(_message.Message):
+    __slots__ = ("dimension", "effective_rank", "explained_variance", "dimensions_for_90_percent")
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_RANK_FIELD_NUMBER: _ClassVar[int]
+    EXPLAINED_VARIANCE_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FOR_90_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    dimension: int
+    effective_rank: float
+    explained_variance: _containers.RepeatedScalarFieldContainer[float]
+    dimensions_for_90_percent: int
+    def __init__(self, dimension: _Optional[int] = ..., effective_rank: _Optional[float] = ..., explained_variance: _Optional[_Iterable[float]] = ..., dimensions_for_90_percent: _Optional[int] = ...) -> None: ...
+
+class NeighbourDistances(_message.Message):
+    __slots__ = ("quantiles", "histogram_edges", "histogram_counts")
+    QUANTILES_FIELD_NUMBER: _ClassVar[int]
+    HISTOGRAM_EDGES_FIELD_NUMBER: _ClassVar[int]
+    HISTOGRAM_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    quantiles: _containers.RepeatedScalarFieldContainer[float]
+    histogram_edges: _containers.RepeatedScalarFieldContainer[float]
+    histogram_counts: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, quantiles: _Optional[_Iterable[float]] = ..., histogram_edges: _Optional[_Iterable[float]] = ..., histogram_counts: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class DuplicateGroup(_message.Message):
+    __slots__ = ("video_ids", "similarity", "thumbnails_png")
+    VIDEO_IDS_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAILS_PNG_FIELD_NUMBER: _ClassVar[int]
+    video_ids: _containers.RepeatedScalarFieldContainer[str]
+    similarity: float
+    thumbnails_png: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, video_ids: _Optional[_Iterable[str]] = ..., similarity: _Optional[float] = ..., thumbnails_png: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class OutlierWindow(_message.Message):
+    __slots__ = ("window", "score")
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    window: WindowRef
+    score: float
+    def __init__(self, window: _Optional[_Union[WindowRef, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
+
+class OutlierVideo(_message.Message):
+    __slots__ = ("video_id", "score", "windows", "thumbnail_png")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_PNG_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    score: float
+    windows: int
+    thumbnail_png: bytes
+    def __init__(self, video_id: _Optional[str] = ..., score: _Optional[float] = ..., windows: _Optional[int] = ..., thumbnail_png: _Optional[bytes] = ...) -> None: ...
+
+class Cluster(_message.Message):
+    __slots__ = ("id", "windows", "videos", "caption", "caption_confidence", "radius", "example_video_ids")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    VIDEOS_FIELD_NUMBER: _ClassVar[int]
+    CAPTION_FIELD_NUMBER: _ClassVar[int]
+    CAPTION_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    RADIUS_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLE_VIDEO_IDS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    windows: int
+    videos: int
+    caption: str
+    caption_confidence: float
+    radius: float
+    example_video_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., windows: _Optional[int] = ..., videos: _Optional[int] = ..., caption: _Optional[str] = ..., caption_confidence: _Optional[float] = ..., radius: _Optional[float] = ..., example_video_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class QueryGap(_message.Message):
+    __slots__ = ("queries", "best_score", "nearest_cluster", "caption")
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    BEST_SCORE_FIELD_NUMBER: _ClassVar[int]
+    NEAREST_CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    CAPTION_FIELD_NUMBER: _ClassVar[int]
+    queries: _containers.RepeatedScalarFieldContainer[str]
+    best_score: float
+    nearest_cluster: int
+    caption: str
+    def __init__(self, queries: _Optional[_Iterable[str]] = ..., best_score: _Optional[float] = ..., nearest_cluster: _Optional[int] = ..., caption: _Optional[str] = ...) -> None: ...
+
+class QueryCoverage(_message.Message):
+    __slots__ = ("queries_sampled", "threshold", "gaps", "queries_covered")
+    QUERIES_SAMPLED_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    GAPS_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_COVERED_FIELD_NUMBER: _ClassVar[int]
+    queries_sampled: int
+    threshold: float
+    gaps: _containers.RepeatedCompositeFieldContainer[QueryGap]
+    queries_covered: int
+    def __init__(self, queries_sampled: _Optional[int] = ..., threshold: _Optional[float] = ..., gaps: _Optional[_Iterable[_Union[QueryGap, _Mapping]]] = ..., queries_covered: _Optional[int] = ...) -> None: ...
+
+class ClusterShare(_message.Message):
+    __slots__ = ("cluster", "reference_share", "current_share")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_SHARE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    cluster: int
+    reference_share: float
+    current_share: float
+    def __init__(self, cluster: _Optional[int] = ..., reference_share: _Optional[float] = ..., current_share: _Optional[float] = ...) -> None: ...
+
+class Drift(_message.Message):
+    __slots__ = ("reference", "current", "reference_rows", "current_rows", "mmd", "p_value", "permutations", "drifted", "shares")
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ROWS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_ROWS_FIELD_NUMBER: _ClassVar[int]
+    MMD_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    PERMUTATIONS_FIELD_NUMBER: _ClassVar[int]
+    DRIFTED_FIELD_NUMBER: _ClassVar[int]
+    SHARES_FIELD_NUMBER: _ClassVar[int]
+    reference: TimeRange
+    current: TimeRange
+    reference_rows: int
+    current_rows: int
+    mmd: float
+    p_value: float
+    permutations: int
+    drifted: bool
+    shares: _containers.RepeatedCompositeFieldContainer[ClusterShare]
+    def __init__(self, reference: _Optional[_Union[TimeRange, _Mapping]] = ..., current: _Optional[_Union[TimeRange, _Mapping]] = ..., reference_rows: _Optional[int] = ..., current_rows: _Optional[int] = ..., mmd: _Optional[float] = ..., p_value: _Optional[float] = ..., permutations: _Optional[int] = ..., drifted: _Optional[bool] = ..., shares: _Optional[_Iterable[_Union[ClusterShare, _Mapping]]] = ...) -> None: ...
+
+class MapPoint(_message.Message):
+    __slots__ = ("x", "y", "cluster", "outlier", "video_id", "window_index")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_INDEX_FIELD_NUMBER: _ClassVar[int]
+    x: float
+    y: float
+    cluster: int
+    outlier: bool
+    video_id: str
+    window_index: int
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ..., cluster: _Optional[int] = ..., outlier: _Optional[bool] = ..., video_id: _Optional[str] = ..., window_index: _Optional[int] = ...) -> None: ...
+
+class IndexDiagnosis(_message.Message):
+    __slots__ = ("model", "collection", "rows_total", "rows_analyzed", "sampled", "videos_analyzed", "spectrum", "nearest_neighbours", "duplicate_threshold", "duplicates", "outlier_neighbours", "outlier_windows", "outlier_videos", "clusters", "unclustered_windows", "coverage", "drift", "map", "seconds", "notes")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ROWS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ROWS_ANALYZED_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_FIELD_NUMBER: _ClassVar[int]
+    VIDEOS_ANALYZED_FIELD_NUMBER: _ClassVar[int]
+    SPECTRUM_FIELD_NUMBER: _ClassVar[int]
+    NEAREST_NEIGHBOURS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_NEIGHBOURS_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_VIDEOS_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    UNCLUSTERED_WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_FIELD_NUMBER: _ClassVar[int]
+    MAP_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelInfo
+    collection: str
+    rows_total: int
+    rows_analyzed: int
+    sampled: bool
+    videos_analyzed: int
+    spectrum: Spectrum
+    nearest_neighbours: NeighbourDistances
+    duplicate_threshold: float
+    duplicates: _containers.RepeatedCompositeFieldContainer[DuplicateGroup]
+    outlier_neighbours: int
+    outlier_windows: _containers.RepeatedCompositeFieldContainer[OutlierWindow]
+    outlier_videos: _containers.RepeatedCompositeFieldContainer[OutlierVideo]
+    clusters: _containers.RepeatedCompositeFieldContainer[Cluster]
+    unclustered_windows: int
+    coverage: QueryCoverage
+    drift: Drift
+    map: _containers.RepeatedCompositeFieldContainer[MapPoint]
+    seconds: float
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., collection: _Optional[str] = ..., rows_total: _Optional[int] = ..., rows_analyzed: _Optional[int] = ..., sampled: _Optional[bool] = ..., videos_analyzed: _Optional[int] = ..., spectrum: _Optional[_Union[Spectrum, _Mapping]] = ..., nearest_neighbours: _Optional[_Union[NeighbourDistances, _Mapping]] = ..., duplicate_threshold: _Optional[float] = ..., duplicates: _Optional[_Iterable[_Union[DuplicateGroup, _Mapping]]] = ..., outlier_neighbours: _Optional[int] = ..., outlier_windows: _Optional[_Iterable[_Union[OutlierWindow, _Mapping]]] = ..., outlier_videos: _Optional[_Iterable[_Union[OutlierVideo, _Mapping]]] = ..., clusters: _Optional[_Iterable[_Union[Cluster, _Mapping]]] = ..., unclustered_windows: _Optional[int] = ..., coverage: _Optional[_Union[QueryCoverage, _Mapping]] = ..., drift: _Optional[_Union[Drift, _Mapping]] = ..., map: _Optional[_Iterable[_Union[MapPoint, _Mapping]]] = ..., seconds: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...

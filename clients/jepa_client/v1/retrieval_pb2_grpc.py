@@ -54,6 +54,11 @@ class RetrievalServiceStub:
                 request_serializer=jepa_dot_v1_dot_retrieval__pb2.GetIndexStatsRequest.SerializeToString,
                 response_deserializer=jepa_dot_v1_dot_retrieval__pb2.GetIndexStatsResponse.FromString,
                 _registered_method=True)
+        self.AnalyzeIndex = channel.unary_stream(
+                '/jepa.v1.RetrievalService/AnalyzeIndex',
+                request_serializer=jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexRequest.SerializeToString,
+                response_deserializer=jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexEvent.FromString,
+                _registered_method=True)
 
 
 class RetrievalServiceServicer:
@@ -90,6 +95,16 @@ class RetrievalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnalyzeIndex(self, request, context):
+        """Diagnoses a collection by its representation space: collapse, density, near-duplicates,
+        outliers, clusters (captioned by the model's decoder), queries the index does not answer, and
+        drift between two ingestion time ranges. Streams progress, then one diagnosis. Read-only and
+        idempotent; memory stays bounded (past `max_rows` it analyses a uniform sample and says so).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RetrievalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -112,6 +127,11 @@ def add_RetrievalServiceServicer_to_server(servicer, server):
                     servicer.GetIndexStats,
                     request_deserializer=jepa_dot_v1_dot_retrieval__pb2.GetIndexStatsRequest.FromString,
                     response_serializer=jepa_dot_v1_dot_retrieval__pb2.GetIndexStatsResponse.SerializeToString,
+            ),
+            'AnalyzeIndex': grpc.unary_stream_rpc_method_handler(
+                    servicer.AnalyzeIndex,
+                    request_deserializer=jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexRequest.FromString,
+                    response_serializer=jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +242,33 @@ class RetrievalService:
             '/jepa.v1.RetrievalService/GetIndexStats',
             jepa_dot_v1_dot_retrieval__pb2.GetIndexStatsRequest.SerializeToString,
             jepa_dot_v1_dot_retrieval__pb2.GetIndexStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnalyzeIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/jepa.v1.RetrievalService/AnalyzeIndex',
+            jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexRequest.SerializeToString,
+            jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexEvent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,4 +1,4 @@
-"""jepa.v1.RetrievalService: IndexVideos, Search, DeleteVideos, GetIndexStats."""
+"""jepa.v1.RetrievalService: IndexVideos, Search, DeleteVideos, GetIndexStats, AnalyzeIndex."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from jepa_client.v1 import retrieval_pb2, retrieval_pb2_grpc
 from jepa_server.api import convert
 from jepa_server.api.guard import RpcGuard, time_remaining
 from jepa_server.api.status import status_of
+from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, TimeRange, fill_message
+from jepa_server.core.diagnostics.analyzer import IndexAnalyzer
 from jepa_server.core.retrieval import (
     IndexItem,
     IndexedVideo,
@@ -76,7 +78,21 @@ def _indexed_video(outcome: IndexedVideo | FailedItem) -> retrieval_pb2.IndexedV
     )
 
 
-def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Settings) -> retrieval_pb2_grpc.RetrievalServiceServicer:
+def analyze_options(request: retrieval_pb2.AnalyzeIndexRequest) -> AnalyzeOptions:
+    has_reference, has_current = request.HasField("drift_reference"), request.HasField("drift_current")
+    if has_reference != has_current:
+        raise InvalidInput("drift_current" if has_reference else "drift_reference", "drift needs both time ranges, or neither")
+    drift = None
+    if has_reference:
+        drift = tuple(TimeRange(window.start_unix_s, window.end_unix_s) for window in (request.drift_reference, request.drift_current))
+    return AnalyzeOptions(
+        model=request.model, filter=request.filter, max_rows=request.max_rows, duplicate_threshold=request.duplicate_threshold,
+        outlier_neighbours=request.outlier_neighbours, min_cluster_size=request.min_cluster_size, captions=request.captions,
+        gap_threshold=request.gap_threshold, drift=drift, top_outliers=request.top_outliers, map_points=request.map_points, seed=request.seed,  # type: ignore[arg-type]
+    )
+
+
+def build_retrieval_servicer(retriever: Retriever, analyzer: IndexAnalyzer, guard: RpcGuard, settings: Settings) -> retrieval_pb2_grpc.RetrievalServiceServicer:
     class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
         @guard.unary("IndexVideos")
         async def IndexVideos(
@@ -117,5 +133,13 @@ def build_retrieval_servicer(retriever: Retriever, guard: RpcGuard, settings: Se
                 backend=result.backend,
                 index_type=result.index_type,
             )
+
+        @guard.stream("AnalyzeIndex")
+        async def AnalyzeIndex(self, request: retrieval_pb2.AnalyzeIndexRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[retrieval_pb2.AnalyzeIndexEvent]:
+            async for event in analyzer.analyze(analyze_options(request), time_remaining(context)):
+                if isinstance(event, AnalysisProgress):
+                    yield retrieval_pb2.AnalyzeIndexEvent(progress=fill_message(retrieval_pb2.AnalysisProgress(), event))
+                else:
+                    yield retrieval_pb2.AnalyzeIndexEvent(diagnosis=fill_message(retrieval_pb2.IndexDiagnosis(), event))
 
     return RetrievalServicer()

@@ -7,12 +7,14 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from jepa_server.core.diagnostics.queries import QuerySample
 from jepa_server.core.embedding import Embedder, SamplingRequest
 from jepa_server.core.registry import ModelInfo, VideoModel
 from jepa_server.core.segmenter import segment_offline
@@ -172,6 +174,8 @@ class Retriever:
         self.index = index
         self.settings = settings
         self.metrics = embedder.metrics
+        # Recent text queries per collection, for the coverage diagnosis (empty unless opted in).
+        self.queries = QuerySample(settings.query_sample_size)
 
     @staticmethod
     def collection(model: VideoModel) -> CollectionSpec:
@@ -288,6 +292,7 @@ class Retriever:
                     "model of the text model's embedding space, such as a vljepa_video pipeline",
                 )
             embedded = await self.embedder.embed_text([query.text], text_model.info.name, timeout_s)
+            self.queries.record(spec.name, query.text, embedded.embeddings[0], time.time())
             return embedded.embeddings[0]
         if isinstance(query, VideoQuery):
             return (await self.embedder.embed_video(query.source, query.sampling, model.info.name, timeout_s)).embedding

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import logging
 import re
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,17 +38,22 @@ ResultT = TypeVar("ResultT")
 MAX_VIDEO_ID_CHARS = 1024
 _VIDEO_ID_BYTES = MAX_VIDEO_ID_CHARS * 4  # Milvus counts VARCHAR lengths in UTF-8 bytes
 JSON_FIELD = "metadata"
+# When the row was written (Unix seconds): drift compares the rows of two ingestion time ranges.
+# Collections created before it existed lack it; their rows are written and read without it.
+INGESTED_FIELD = "indexed_at"
 # The scalar fields of a row that filters may use, and what they hold.
 FILTER_FIELDS = {
     "video_id": FieldKind.STRING,
     "window_index": FieldKind.INTEGER,
     "start_seconds": FieldKind.NUMBER,
     "end_seconds": FieldKind.NUMBER,
+    INGESTED_FIELD: FieldKind.NUMBER,
 }
 _OUTPUT_FIELDS = ["video_id", "window_index", "start_seconds", "end_seconds", JSON_FIELD]
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 _SERVER_SCHEMES = ("http://", "https://", "tcp://")
 _MAX_QUERY_ROWS = 16384
+_SCAN_BATCH = 2048
 _COLLECTION_NOT_LOADED = 101  # Milvus error code: "collection ... is in state 'released'"
 
 
@@ -107,6 +113,25 @@ class VideoHit:
     metadata: dict[str, Any]
 
 
+@dataclass(frozen=True, eq=False)
+class ScannedWindows:
+    """Windows read for analysis, one entry per row: a uniform sample when `total_rows` exceeded
+    the bound. `indexed_at` is NaN for rows of collections without ingestion timestamps."""
+
+    video_ids: list[str]
+    window_index: np.ndarray  # (N,) int
+    start_seconds: np.ndarray  # (N,)
+    end_seconds: np.ndarray  # (N,)
+    indexed_at: np.ndarray  # (N,) Unix seconds
+    vectors: np.ndarray  # (N, D) float32
+    total_rows: int
+    has_timestamps: bool
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.video_ids) < self.total_rows
+
+
 @dataclass(frozen=True)
 class CollectionStats:
     rows: int
@@ -121,6 +146,34 @@ def row_filter(text: str, max_chars: int) -> str:
 
 def _ids_expression(video_ids: Sequence[str]) -> str:
     return f"video_id in [{', '.join(string_literal(video_id) for video_id in video_ids)}]"
+
+
+def _scanned(rows: list[dict[str, Any]], total: int, dimension: int, timestamped: bool) -> ScannedWindows:
+    return ScannedWindows(
+        video_ids=[row["video_id"] for row in rows],
+        window_index=np.array([row["window_index"] for row in rows], dtype=np.int64),
+        start_seconds=np.array([row["start_seconds"] for row in rows], dtype=np.float64),
+        end_seconds=np.array([row["end_seconds"] for row in rows], dtype=np.float64),
+        indexed_at=np.array([row[INGESTED_FIELD] if timestamped else np.nan for row in rows], dtype=np.float64),
+        vectors=np.array([row["embedding"] for row in rows], dtype=np.float32).reshape(len(rows), dimension),
+        total_rows=total,
+        has_timestamps=timestamped,
+    )
+
+
+def _concatenated(chunks: list[ScannedWindows], total: int, dimension: int, timestamped: bool) -> ScannedWindows:
+    if not chunks:
+        return _scanned([], total, dimension, timestamped)
+    return ScannedWindows(
+        video_ids=[video_id for chunk in chunks for video_id in chunk.video_ids],
+        window_index=np.concatenate([chunk.window_index for chunk in chunks]),
+        start_seconds=np.concatenate([chunk.start_seconds for chunk in chunks]),
+        end_seconds=np.concatenate([chunk.end_seconds for chunk in chunks]),
+        indexed_at=np.concatenate([chunk.indexed_at for chunk in chunks]),
+        vectors=np.concatenate([chunk.vectors for chunk in chunks]),
+        total_rows=total,
+        has_timestamps=timestamped,
+    )
 
 
 def _count(client: MilvusClient, name: str, expression: str) -> int:
@@ -153,6 +206,7 @@ class MilvusIndex:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="milvus")
         self._client: MilvusClient | None = None
         self._ready: set[str] = set()
+        self._timestamped: dict[str, bool] = {}
 
     # -- running on the index thread
     async def _run(self, job: Callable[..., ResultT], *args: Any) -> ResultT:
@@ -193,6 +247,8 @@ class MilvusIndex:
                 if not client.has_collection(name):  # another gateway may have created it first
                     raise
         client.load_collection(name)
+        fields = client.describe_collection(name)["fields"]
+        self._timestamped[name] = any(field["name"] == INGESTED_FIELD for field in fields)
         self._ready.add(name)
         return True
 
@@ -206,6 +262,7 @@ class MilvusIndex:
         schema.add_field("end_seconds", DataType.DOUBLE)
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=spec.dimension)
         schema.add_field(JSON_FIELD, DataType.JSON)
+        schema.add_field(INGESTED_FIELD, DataType.DOUBLE)
         return schema
 
     def _index_params(self, client: MilvusClient):
@@ -243,6 +300,10 @@ class MilvusIndex:
 
         def job(client: MilvusClient) -> None:
             self._open(client, spec, create=True)
+            if self._timestamped[spec.name]:
+                written_at = time.time()
+                for row in rows:
+                    row[INGESTED_FIELD] = written_at
             client.delete(spec.name, filter=_ids_expression([video_id]))
             client.insert(spec.name, rows)
 
@@ -334,6 +395,48 @@ class MilvusIndex:
                 WindowRow(int(row["window_index"]), float(row["start_seconds"]), float(row["end_seconds"]), np.asarray(row["embedding"], dtype=np.float32))
             )
         return {video_id: sorted(rows, key=lambda window: window.window_index) for video_id, rows in windows.items()}
+
+    async def scan(self, spec: CollectionSpec, expression: str, max_rows: int, seed: int, progress: Callable[[int, int], None]) -> ScannedWindows:
+        """Every window matching `expression`, or a uniform sample of `max_rows` of them: memory
+        stays bounded by `max_rows` whatever the collection's size. `progress(read, total)` is
+        called from the index thread after each batch."""
+
+        def job(client: MilvusClient) -> ScannedWindows:
+            if not self._open(client, spec, create=False):
+                return _scanned([], 0, spec.dimension, True)
+            total = _count(client, spec.name, expression)
+            keep = np.ones(total, dtype=bool)
+            if total > max_rows:
+                keep[:] = False
+                keep[np.random.default_rng(seed).choice(total, size=max_rows, replace=False)] = True
+            timestamped = self._timestamped[spec.name]
+            fields = ["video_id", "window_index", "start_seconds", "end_seconds", "embedding"] + ([INGESTED_FIELD] if timestamped else [])
+            iterator = client.query_iterator(spec.name, batch_size=_SCAN_BATCH, filter=expression, output_fields=fields)
+            chunks: list[ScannedWindows] = []
+            position = 0
+            try:
+                while batch := iterator.next():
+                    # Rows written while the scan runs may go past the count taken first: not in the sample.
+                    kept = [row for offset, row in enumerate(batch) if position + offset < total and keep[position + offset]]
+                    chunks.append(_scanned(kept, total, spec.dimension, timestamped))  # arrays now: Python rows are 10x larger
+                    position += len(batch)
+                    progress(min(position, total), total)
+            finally:
+                iterator.close()
+            return _concatenated(chunks, total, spec.dimension, timestamped)
+
+        return await self._run(job)
+
+    async def source_uris(self, spec: CollectionSpec, video_ids: Sequence[str], key: str) -> dict[str, str]:
+        """The `metadata[key]` string of each video that has one (where its file came from)."""
+
+        def job(client: MilvusClient) -> list[dict[str, Any]]:
+            if not video_ids or not self._open(client, spec, create=False):
+                return []
+            return client.query(spec.name, filter=f"{_ids_expression(video_ids)} and window_index == 0", output_fields=["video_id", JSON_FIELD])
+
+        rows = await self._run(job)
+        return {row["video_id"]: value for row in rows if isinstance(value := (row[JSON_FIELD] or {}).get(key), str)}
 
     async def stats(self, spec: CollectionSpec, video_ids: Sequence[str] = ()) -> CollectionStats:
         """Rows and videos of the collection, and which of `video_ids` it holds."""

@@ -1,0 +1,1 @@
+"""Index diagnostics (`AnalyzeIndex`): what a collection's representation space holds."""
