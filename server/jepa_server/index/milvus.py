@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import numpy as np
 from pydantic import BaseModel
 from pymilvus import DataType, MilvusClient, MilvusException
+from pymilvus.orm.iterator import QueryIterator
 
 from jepa_server.errors import BackendUnavailable, InvalidInput
 from jepa_server.index.filters import FieldKind, parse_filter, string_literal
@@ -68,6 +69,12 @@ class _LiteUnimplementedTimestamp(logging.Filter):
 
 
 _LITE_NOISE = _LiteUnimplementedTimestamp()
+
+
+def _lite_iterator_timestamp(record: logging.LogRecord) -> bool:
+    """Milvus Lite has no MVCC timestamp for a query iterator; pymilvus warns on each scan and
+    takes the client's time, which on one process is the same thing."""
+    return "failed to get mvccTs" not in record.getMessage()
 
 
 def collection_name(model: str, version: str, dimension: int, embedding_space: str) -> str:
@@ -197,6 +204,7 @@ class MilvusIndex:
             raise ValueError(f"index_uri: got {uri!r}; need a Milvus Lite path ending in .db or an http(s):// Milvus URI")
         if self.is_lite:
             logging.getLogger("grpc._server").addFilter(_LITE_NOISE)
+            logging.getLogger(QueryIterator.__module__).addFilter(_lite_iterator_timestamp)
         self.uri = uri
         self.backend = "milvus-lite" if self.is_lite else "milvus"
         self.index_type = index_type or ("FLAT" if self.is_lite else "HNSW")
