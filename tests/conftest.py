@@ -12,7 +12,7 @@ import pytest
 from support.calls import fresh_index
 from support.gateway import GatewayThread
 
-pytest_plugins = ["support.skip_summary"]
+pytest_plugins = ["support.skip_summary", "support.browser"]
 
 # Every gateway a test starts (and every `jepa-serve` it runs) puts its HTTP front end on a free port.
 os.environ.setdefault("JEPA_HTTP_PORT", "0")

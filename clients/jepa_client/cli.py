@@ -1,5 +1,5 @@
-"""`jepa`: embed videos and texts, list models, and index and search videos from the command line
-(argparse, stdlib only)."""
+"""`jepa`: embed videos and texts, list models, index and search videos, and diagnose an index
+from the command line (argparse, stdlib only)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from jepa_client import cli_retrieval
+from jepa_client import cli_diagnose, cli_retrieval
 from jepa_client.client import Client
 from jepa_client.errors import JepaError
 from jepa_client.options import ADDRESS_VARIABLE, DEFAULT_ADDRESS, ClientOptions, TlsOptions, default_address
 from jepa_client.results import Caption, ModelInfo, TextEmbeddings, VideoEmbedding
 
 _SHOWN_VALUES = 4
+# Deadlines of the commands whose calls take longer than ClientOptions' default, unless --timeout.
+_DEFAULT_TIMEOUTS = {"diagnose": cli_diagnose.ANALYSIS_TIMEOUT_S}
 
 _EXAMPLES = """\
 examples:
@@ -28,6 +30,7 @@ examples:
   jepa embed-text "a dog catching a frisbee" "a city at night" --json > texts.json
   jepa index videos/ --metadata '{"source": "archive"}'
   jepa search "a dog catching a frisbee" -k 5 --filter 'metadata["source"] == "archive"'
+  jepa diagnose --drift-reference 2026-01-01:2026-02-01 --drift-current 2026-02-01: --html report.html
   jepa --address gpu-host:50051 --tls-ca ca.pem --token-file ~/.jepa-token models
 """
 
@@ -62,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-cert", type=Path, help="client certificate PEM for mutual TLS (with --tls-key)")
     parser.add_argument("--tls-key", type=Path, help="client key PEM for mutual TLS (with --tls-cert)")
     parser.add_argument("--tls-server-name", help="name to verify in the server certificate instead of the host")
-    parser.add_argument("--timeout", type=_positive_float, default=ClientOptions.timeout,
-                        help="deadline of the call in seconds, retries included (default %(default)s)")
+    parser.add_argument("--timeout", type=_positive_float,
+                        help=f"deadline of the call in seconds, retries included (default {ClientOptions.timeout:g}; "
+                        f"diagnose {cli_diagnose.ANALYSIS_TIMEOUT_S:g})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     video = commands.add_parser("embed-video", help="embed a video file", description="Send a video file and print its embedding.")
@@ -82,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the served models", description="List the served models.")
     models.add_argument("--json", action="store_true", help="print the models as JSON")
     cli_retrieval.add_commands(commands, _count)
+    cli_diagnose.add_command(commands, _count)
 
     describe = commands.add_parser(
         "describe", help="caption a video as the server streams it",
@@ -111,7 +116,8 @@ def _options(args: argparse.Namespace) -> ClientOptions:
     tls = None
     if args.tls or args.tls_ca or args.tls_cert or args.tls_key or args.tls_server_name:
         tls = TlsOptions.from_files(args.tls_ca, args.tls_cert, args.tls_key, args.tls_server_name)
-    return ClientOptions(address=args.address or default_address(), tls=tls, token=token, timeout=args.timeout)
+    timeout = args.timeout if args.timeout is not None else _DEFAULT_TIMEOUTS.get(args.command, ClientOptions.timeout)
+    return ClientOptions(address=args.address or default_address(), tls=tls, token=token, timeout=timeout)
 
 
 def _describe_model(model: ModelInfo) -> str:
@@ -163,13 +169,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = _options(args)
         video = args.file.read_bytes() if args.command in ("embed-video", "describe") else b""
-        retrieval = cli_retrieval.prepare(args)
+        prepared = cli_retrieval.prepare(args) or cli_diagnose.prepare(args)
     except (OSError, ValueError) as error:
         parser.error(str(error))
     try:
         with Client(options) as client:
-            if retrieval is not None:
-                return retrieval(client)
+            if prepared is not None:
+                return prepared(client)
             if args.command == "embed-video":
                 result = client.embed_video(
                     video, frames_per_clip=args.frames_per_clip, frame_step=args.frame_step,

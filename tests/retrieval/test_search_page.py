@@ -3,42 +3,18 @@ see ranked videos with moments, and a player that starts at the first one's mome
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run installs them)",
-)
+from support.browser import console_errors, needs_chromium
+
+pytestmark = needs_chromium
 # Queries to try: the page test needs one whose best moment starts after 0 s (a player that never
 # seeks would pass at 0); which one that is depends on the random test model.
 QUERIES = ("a red bar sliding right", "a blue screen", "a yellow screen", "something moving", "a bright flash", "the end of the clip")
 EVENTS = 'metadata["kind"] == "event"'
-# Without these, Chromium keeps reaching for Google's hosts, which this network refuses.
-QUIET_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
-)
-
-
-@pytest.fixture()
-def browser(tmp_path: Path) -> Iterator:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*QUIET_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def test_a_query_shows_ranked_videos_and_plays_the_first_moment(browser, shared_space_gateway, event_videos, tmp_path: Path) -> None:
@@ -70,5 +46,4 @@ def test_a_query_shows_ranked_videos_and_plays_the_first_moment(browser, shared_
 
     screenshot = tmp_path / "search-page.png"
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
-    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
-    assert errors == []
+    assert console_errors(browser) == []
