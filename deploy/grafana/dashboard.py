@@ -291,6 +291,40 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
+        "Index diagnostics",
+        (
+            Panel(
+                "Index drift p-value",
+                "Permutation p-value of the kernel two-sample test (MMD) between the rows indexed in the "
+                "last drift window and those before (the gateway's drift watch, or the last AnalyzeIndex "
+                "with time ranges). Under 0.01: what is being indexed now differs from the collection.",
+                (Query("min by (collection) (jepa_index_drift_p_value)", "{{collection}}"),),
+                width=8,
+                log_scale=True,
+            ),
+            Panel(
+                "Index drift size (MMD, cluster share change)",
+                "How far the new rows moved: the squared MMD, and the largest change of one cluster's "
+                "share of the rows between the two ranges (0.2 = a cluster gained or lost 20 points).",
+                (
+                    Query("max by (collection) (jepa_index_drift_mmd)", "{{collection}} MMD²"),
+                    Query("max by (collection) (jepa_index_drift_share_change)", "{{collection}} share change"),
+                ),
+                width=8,
+            ),
+            Panel(
+                "Index effective rank and duplicate groups",
+                "Of the last diagnosis of each collection: how many directions the indexed windows use "
+                "(collapse goes to 1) and how many groups of near-duplicate videos it holds.",
+                (
+                    Query("max by (collection) (jepa_index_effective_rank)", "{{collection}} effective rank"),
+                    Query("max by (collection) (jepa_index_duplicate_groups)", "{{collection}} duplicate groups"),
+                ),
+                width=8,
+            ),
+        ),
+    ),
+    Row(
         "Embedding health",
         (
             Panel(

@@ -60,6 +60,7 @@ GATEWAY_COUNTERS = {"jepa_requests_total", "jepa_frames_decoded_total", "jepa_re
 GATEWAY_GAUGES = {
     "jepa_requests_in_flight", "jepa_index_rows", "jepa_triton_up", "jepa_index_up",
     "jepa_embedding_norm_mean", "jepa_embedding_pairwise_cosine_mean", "jepa_embedding_effective_rank",
+    "jepa_index_effective_rank", "jepa_index_duplicate_groups", "jepa_index_drift_mmd", "jepa_index_drift_p_value", "jepa_index_drift_share_change",
 }
 GATEWAY_HISTOGRAMS = {"jepa_request_duration_seconds", "jepa_stage_duration_seconds"}
 TRITON_METRICS = {

@@ -128,3 +128,15 @@ def test_a_drift_request_needs_both_ranges(diagnosed_gateway) -> None:
         with pytest.raises(grpc.RpcError) as raised:
             list(stub.AnalyzeIndex(request, timeout=60))
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "drift_current" in raised.value.details()
+
+
+def test_the_drift_watch_compares_the_last_window_with_everything_before(diagnosed_gateway, trouble_index) -> None:
+    gateway = diagnosed_gateway.gateway
+    collection = gateway.retriever.collection(gateway.embedder.registry.video_model(""))
+    gauge = gateway.metrics.index_drift_p_value.labels(collection.name)
+    gauge.set(2.0)  # not a p-value: the watch must overwrite it
+    window_s = time.time() - trouble_index.second_ingest_at  # the last window holds exactly the second ingest
+    diagnosed_gateway.run(gateway.analyzer.check_drift("", window_s), timeout=300)
+    lines = diagnosed_gateway.metrics_text().splitlines()
+    value = {line.split("{")[0]: float(line.split()[-1]) for line in lines if line.startswith("jepa_index_drift") and collection.name in line}
+    assert value["jepa_index_drift_p_value"] < 0.01 and value["jepa_index_drift_mmd"] > 0 and value["jepa_index_drift_share_change"] > 0

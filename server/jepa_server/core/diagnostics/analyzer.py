@@ -308,6 +308,15 @@ def _shares(labels: np.ndarray, reference: np.ndarray, current: np.ndarray) -> l
     return sorted(shares, key=lambda share: -abs(share.current_share - share.reference_share))
 
 
+def _by_ingestion(group: list[int], videos: space.VideoWindows, indexed_at: np.ndarray) -> list[int]:
+    """The videos of a duplicate group, the first indexed first (by id without timestamps): the original."""
+    def first_written(video: int) -> float:
+        times = indexed_at[videos.rows[video]]
+        return float(times.min()) if not np.isnan(times).all() else 0.0
+
+    return sorted(group, key=lambda video: (first_written(video), videos.names[video]))
+
+
 def _histogram(values: np.ndarray) -> tuple[tuple[float, ...], tuple[int, ...]]:
     if not len(values):
         return (), ()
@@ -374,7 +383,7 @@ def _assemble(
                 video_ids=tuple(names[video] for video in group), similarity=similarity,
                 thumbnails_png=tuple(thumbnails[names[video]] for video in group) if all(names[video] in thumbnails for video in group) else (),
             )
-            for group, similarity in geometry.duplicates
+            for group, similarity in ((_by_ingestion(group, geometry.videos, scanned.indexed_at), similarity) for group, similarity in geometry.duplicates)
         ),
         outlier_neighbours=checked.outlier_neighbours,
         outlier_windows=tuple(
