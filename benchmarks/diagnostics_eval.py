@@ -33,6 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.processes import ServedStack
+from benchmarks.results import load_average
 from jepa_client import AnalyzeOptions, Client, IndexDiagnosis, IndexItem, TimeRange
 from jepa_client.report_html import render_report
 from jepa_export.demo.grammar import ALL_CLASSES
@@ -64,14 +65,18 @@ def _dominant_class(diagnosis: IndexDiagnosis, cluster: int, truth: dict[tuple[s
     return labels.most_common(1)[0][0] if labels else None
 
 
-def _false_alarms(client: Client, manifest: TroubleManifest, seed: int) -> tuple[int, list[float]]:
-    """Random halves of the first ingest through the server's drift test."""
-    first = [video for video in manifest.videos if video.ingest == 1]
+def _served_windows(client: Client, videos: list[TroubleVideo], model: str = "") -> np.ndarray:
+    """(windows, D) served window embeddings of the videos, in order, centred like AnalyzeIndex centres them."""
     vectors = np.concatenate([
-        np.stack([window.embedding for window in client.embed_video(uri=video.file, return_windows=True).windows]) for video in tqdm(first, desc="embedding first ingest")
+        np.stack([window.embedding for window in client.embed_video(uri=video.file, model=model, return_windows=True).windows])
+        for video in tqdm(videos, desc=f"embedding with {model or 'the default model'}")
     ])
     unit = space.unit(vectors)
-    analysed = space.centred(unit, unit.mean(axis=0))
+    return space.centred(unit, unit.mean(axis=0))
+
+
+def _false_alarms(analysed: np.ndarray, seed: int) -> tuple[int, list[float]]:
+    """Random halves of one ingest through the server's drift test."""
     rng = np.random.default_rng(seed)
     p_values = []
     for split in range(FALSE_ALARM_SPLITS):
@@ -79,6 +84,29 @@ def _false_alarms(client: Client, manifest: TroubleManifest, seed: int) -> tuple
         half = len(order) // 2
         p_values.append(space.drift_test(analysed[order[:half]], analysed[order[half:]], seed + split).p_value)
     return sum(p < space.DRIFT_ALPHA for p in p_values), p_values
+
+
+def _copy_separation(analysed: np.ndarray, videos: list[TroubleVideo]) -> dict[str, float]:
+    """Window similarity (centred) of each copy to its original against that of different clips of
+    one class: what decides whether single windows can tell a copy from another clip of its kind."""
+    rows: dict[str, range] = {}
+    for video in videos:
+        start = sum(len(span) for span in rows.values())
+        rows[video.file] = range(start, start + video.windows)
+    copies = [
+        float(analysed[rows[video.file][index]] @ analysed[rows[video.copy_of][index]])
+        for video in videos if video.copy_of for index in range(video.windows)
+    ]
+    originals = [video for video in videos if not video.copy_of and not video.outlier]
+    by_class: dict[int, list[int]] = {}
+    for video in originals:
+        for index, label in enumerate(video.window_classes):
+            by_class.setdefault(label, []).append(rows[video.file][index])
+    same_class = [float(analysed[a] @ analysed[b]) for members in by_class.values() for i, a in enumerate(members) for b in members[i + 1 :]]
+    return {
+        "copy_min": min(copies), "copy_median": float(np.median(copies)),
+        "same_class_median": float(np.median(same_class)), "same_class_p99": float(np.percentile(same_class, 99)), "same_class_max": max(same_class),
+    }
 
 
 def evaluate(client: Client, manifest: TroubleManifest, scratch: Path, seed: int) -> tuple[dict, IndexDiagnosis]:
@@ -120,7 +148,10 @@ def evaluate(client: Client, manifest: TroubleManifest, scratch: Path, seed: int
     for cluster in diagnosis.clusters:
         dominant = _dominant_class(diagnosis, cluster.id, truth)
         named.append(dominant is not None and ALL_CLASSES[dominant].named_in(cluster.caption))
-    false_alarms, split_p_values = _false_alarms(client, manifest, seed)
+    first_ingest = [video for video in manifest.videos if video.ingest == 1]
+    served = _served_windows(client, first_ingest)
+    false_alarms, split_p_values = _false_alarms(served, seed)
+    separation = {"vljepa_video": _copy_separation(served, first_ingest), "vjepa2_encoder": _copy_separation(_served_windows(client, first_ingest, "vjepa2_encoder"), first_ingest)}
     results = {
         "duplicate_precision": len(found_pairs & truth_pairs) / max(1, len(found_pairs)),
         "duplicate_recall": len(found_pairs & truth_pairs) / max(1, len(truth_pairs)),
@@ -133,6 +164,7 @@ def evaluate(client: Client, manifest: TroubleManifest, scratch: Path, seed: int
         "coverage_threshold": diagnosis.coverage.threshold,
         "drift_p_value": diagnosis.drift.p_value,
         "drift_mmd": diagnosis.drift.mmd,
+        "drift_permutations": diagnosis.drift.permutations,
         "false_alarm_splits": false_alarms,
         "no_false_alarm_splits": FALSE_ALARM_SPLITS - false_alarms,
         "split_p_values": [round(p, 4) for p in split_p_values],
@@ -145,6 +177,7 @@ def evaluate(client: Client, manifest: TroubleManifest, scratch: Path, seed: int
         "analyze_seconds": diagnosis.seconds,
         "index_seconds": index_seconds,
         "notes": list(diagnosis.notes),
+        "window_similarity_centred": separation,
     }
     return results, diagnosis
 
@@ -160,8 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     manifest = load_trouble_manifest(media) if (media / "trouble.json").exists() else write_trouble_collection(media, TroubleSettings(seed=args.seed))
     index = args.scratch / f"index-{time.time_ns()}.db"
     environment = {"JEPA_INDEX_URI": str(index), "JEPA_QUERY_SAMPLE_SIZE": "1000", "JEPA_MEDIA_ROOTS": json.dumps([str(media.resolve())])}
+    load_at_start = load_average()
     with ServedStack(args.repository, args.scratch / "logs", environment) as stack, Client(stack.gateway_address) as client:
         results, _ = evaluate(client, manifest, args.scratch, args.seed)
+    results["load_average_start"], results["load_average_end"] = load_at_start, load_average()
     results["command"] = shlex.join(["python", "-m", "benchmarks.diagnostics_eval", *(sys.argv[1:] if argv is None else argv)])
     results["report"] = str(args.scratch / "report.html")
     args.results.parent.mkdir(parents=True, exist_ok=True)

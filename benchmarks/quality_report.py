@@ -20,6 +20,7 @@ DEFAULT_COMMANDS = {
         "--repository /tmp/art16/repository/cpu --checkpoint models/vljepa-demo --results benchmarks/results/retrieval_served_fp16.json"
     ),
     "describe": "python -m benchmarks.describe_eval --repository artifacts/repository/cpu --checkpoint models/vljepa-demo",
+    "diagnostics": "python -m benchmarks.diagnostics_eval --repository artifacts/repository/cpu",
 }
 
 
@@ -105,7 +106,28 @@ def render() -> str:
             for run in sweep["runs"]
         ]
         lines.append("")
+    diagnostics = _load("diagnostics")
+    if diagnostics:
+        lines += [f"Index diagnostics (`AnalyzeIndex`) on a collection with injected trouble: `{diagnostics.get('command', DEFAULT_COMMANDS['diagnostics'])}`", ""]
+        lines += _diagnostics_lines(diagnostics)
     return "\n".join(lines)
+
+
+def _diagnostics_lines(result: dict) -> list[str]:
+    return [
+        f"- {result['rows_analyzed']:,} windows of {result['videos_analyzed']} videos, analysed in {result['analyze_seconds']:.1f} s "
+        f"(load average {result['load_average_start'][0]:.2f} at the start)",
+        f"- near-duplicates: precision **{result['duplicate_precision']:.3f}**, recall **{result['duplicate_recall']:.3f}** "
+        f"({result['duplicate_pairs_reported']} pairs reported, {result['duplicate_pairs_true']} true: re-encoded copies and identical black videos)",
+        f"- outliers: **{result['outliers_in_top5pct']:.0%}** of the {result['outlier_windows_injected']} injected black, noise and corrupt windows in the top 5% of scores",
+        f"- coverage: the never-indexed class reported as a gap: **{result['missing_class_reported']}**; other classes' queries reported: "
+        f"{result['gap_queries_other']} (threshold {result['coverage_threshold']:.3f}, automatic)",
+        f"- drift between the two ingests: p = **{result['drift_p_value']:.4f}** ({result['drift_permutations']} permutations: the smallest p they can "
+        f"show is 1/{result['drift_permutations'] + 1}); random halves of one ingest without a false alarm: **{result['no_false_alarm_splits']} of {result['no_false_alarm_splits'] + result['false_alarm_splits']}**",
+        f"- cluster captions naming the cluster's dominant class: **{result['cluster_caption_accuracy']:.1%}** of {result['clusters']} clusters "
+        f"({result['unclustered_windows']} windows in no cluster); effective rank {result['effective_rank']:.1f}",
+        "",
+    ]
 
 
 def _describe_lines(describe: dict) -> list[str]:

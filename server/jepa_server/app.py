@@ -134,7 +134,7 @@ class Gateway:
 
     def _api_context(self, grants: tuple[TokenGrant, ...]) -> ApiContext:
         return ApiContext(
-            settings=self.settings, embedder=self.embedder, retriever=self.retriever, metrics=self.metrics,
+            settings=self.settings, embedder=self.embedder, retriever=self.retriever, analyzer=self.analyzer, metrics=self.metrics,
             admission=self.admission, grants=grants, readiness=self.readiness,
         )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import grpc
+import httpx
 import pytest
 
 from jepa_client import AnalysisProgress, AnalyzeOptions, Client, IndexDiagnosis, TimeRange
@@ -140,3 +141,16 @@ def test_the_drift_watch_compares_the_last_window_with_everything_before(diagnos
     lines = diagnosed_gateway.metrics_text().splitlines()
     value = {line.split("{")[0]: float(line.split()[-1]) for line in lines if line.startswith("jepa_index_drift") and collection.name in line}
     assert value["jepa_index_drift_p_value"] < 0.01 and value["jepa_index_drift_mmd"] > 0 and value["jepa_index_drift_share_change"] > 0
+
+
+def test_over_http_the_diagnosis_comes_back_whole_as_json(diagnosed_gateway, trouble_index) -> None:
+    response = httpx.post(f"{diagnosed_gateway.http_url}/v1/index/analyze", json={"max_rows": 150, "captions": False, "top_outliers": 5}, timeout=300)
+    assert response.status_code == 200, response.text
+    diagnosis = response.json()
+    assert diagnosis["sampled"] and diagnosis["rows_analyzed"] == 150 and len(diagnosis["outlier_videos"]) == 5
+    assert diagnosis["drift"] is None and diagnosis["spectrum"]["dimension"] == diagnosis["model"]["dimension"]
+
+
+def test_over_http_a_bad_option_is_a_400_naming_it(diagnosed_gateway) -> None:
+    response = httpx.post(f"{diagnosed_gateway.http_url}/v1/index/analyze", json={"duplicate_threshold": 2}, timeout=60)
+    assert response.status_code == 400 and response.json()["error"]["param"] == "duplicate_threshold"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jepa_server.admission import Admission
+from jepa_server.core.diagnostics.analyzer import IndexAnalyzer
 from jepa_server.core.embedding import Embedder
 from jepa_server.core.retrieval import Retriever
 from jepa_server.metrics import GatewayMetrics
@@ -19,6 +20,7 @@ class ApiContext:
     settings: Settings
     embedder: Embedder
     retriever: Retriever
+    analyzer: IndexAnalyzer
     metrics: GatewayMetrics
     admission: Admission
     grants: tuple[TokenGrant, ...]

@@ -179,6 +179,33 @@ class DeleteResponse(BaseModel):
     rows_deleted: int
 
 
+class TimeRangeBody(Body):
+    start_unix_s: float = 0.0
+    end_unix_s: float = Field(0.0, description="0 = now")
+
+
+class DriftRanges(Body):
+    reference: TimeRangeBody
+    current: TimeRangeBody
+
+
+class AnalyzeRequest(Body):
+    """AnalyzeIndex's options (docs/diagnostics.md); 0 / "" take the server's defaults."""
+
+    model: str = ""
+    filter: str = ""
+    max_rows: int = Field(0, ge=0)
+    duplicate_threshold: float = 0.0
+    outlier_neighbours: int = Field(0, ge=0)
+    min_cluster_size: int = Field(0, ge=0)
+    captions: bool = True
+    gap_threshold: float = 0.0
+    drift: DriftRanges | None = None
+    top_outliers: int = Field(0, ge=0)
+    map_points: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0)
+
+
 class IndexStatsResponse(BaseModel):
     model: ModelCard
     collection: str
