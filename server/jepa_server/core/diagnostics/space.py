@@ -17,8 +17,9 @@ from sklearn.cluster import HDBSCAN, AgglomerativeClustering
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-# Elements of one block of similarities (128 MB of float32): bounds the memory of the neighbour search.
-_BLOCK_ELEMENTS = 1 << 25
+# Elements of one block of similarities (32 MB of float32, and argpartition's 64 MB of int64):
+# bounds the memory of the neighbour search whatever the number of rows.
+_BLOCK_ELEMENTS = 1 << 23
 # Rows HDBSCAN clusters at most (its cost grows fast); the rest join their nearest centroid.
 CLUSTER_SAMPLE = 5000
 _CLUSTER_DIMENSIONS = 32
@@ -55,7 +56,7 @@ def spectrum(unit_vectors: np.ndarray) -> SpectrumSummary:
     near 1 is a collapsed representation."""
     dimension = unit_vectors.shape[1]
     deviations = unit_vectors - unit_vectors.mean(axis=0)
-    variances = np.clip(np.linalg.eigvalsh(deviations.T.astype(np.float64) @ deviations)[::-1], 0.0, None)
+    variances = np.clip(np.linalg.eigvalsh((deviations.T @ deviations).astype(np.float64))[::-1], 0.0, None)
     total = variances.sum()
     if total <= 0:
         return SpectrumSummary(dimension, 1.0, np.zeros(min(dimension, _SPECTRUM_SHOWN)), 1)
