@@ -191,6 +191,8 @@ def clusters(space: np.ndarray, min_cluster_size: int, seed: int) -> Clusters:
     joins its nearest cluster when it lies within that cluster's radius."""
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(space), size=min(len(space), CLUSTER_SAMPLE), replace=False))
+    # `min_cluster_size` counts windows of the whole set: the sample holds proportionally fewer.
+    min_cluster_size = max(2, round(min_cluster_size * len(sample) / max(len(space), 1)))
     if len(sample) < 2 * min_cluster_size:
         return Clusters(np.full(len(space), -1), np.zeros((0, space.shape[1]), np.float32), np.zeros(0, np.float32))
     dimensions = min(_CLUSTER_DIMENSIONS, space.shape[1], len(sample))
