@@ -121,7 +121,6 @@ class Gateway:
             self._metrics_server, _ = start_http_server(self.settings.metrics_port, addr=self.settings.host, registry=self.metrics.registry)
             self.metrics_port = self._metrics_server.server_port
         await self.preparer.start()
-        await self._check_index()
         await self.server.start()
         if self.settings.http_port is not None:
             self.http = HttpServer(build_http_app(self._api_context(grants)), self.settings)
@@ -165,9 +164,11 @@ class Gateway:
             await self._publish_health()
 
     async def _watch_index(self) -> None:
+        """From the start, in the background: the gateway serves embeddings while a large index is
+        still loading, with RetrievalService NOT_SERVING until the index answers."""
         while True:
-            await asyncio.sleep(self.settings.index_health_interval_s)
             await self._check_index()
+            await asyncio.sleep(self.settings.index_health_interval_s)
 
     async def _watch_drift(self) -> None:
         """The drift metrics (and their alert) of the default video model's collection, kept fresh."""

@@ -69,6 +69,7 @@ class _LiteUnimplementedTimestamp(logging.Filter):
 
 
 _LITE_NOISE = _LiteUnimplementedTimestamp()
+log = logging.getLogger("jepa_server.index")
 
 
 def _lite_iterator_timestamp(record: logging.LogRecord) -> bool:
@@ -287,7 +288,10 @@ class MilvusIndex:
 
         try:
             await self._run(job)
-        except BackendUnavailable:
+        except Exception as error:  # noqa: BLE001 - any failure means "not answering yet"
+            # A Milvus Lite file of 100,000 rows takes seconds to load: its first answers time out
+            # (as a gRPC error, not a Milvus one). The next check tries again.
+            log.debug("index at %s does not answer: %s", self.uri, error)
             return False
         return True
 
@@ -406,34 +410,37 @@ class MilvusIndex:
 
     async def scan(self, spec: CollectionSpec, expression: str, max_rows: int, seed: int, progress: Callable[[int, int], None]) -> ScannedWindows:
         """Every window matching `expression`, or a uniform sample of `max_rows` of them: memory
-        stays bounded by `max_rows` whatever the collection's size. `progress(read, total)` is
-        called from the index thread after each batch."""
+        stays bounded by `max_rows` whatever the collection's size. Each batch is its own call on
+        the index thread, so searches and writes go on between batches of a long scan.
+        `progress(read, total)` follows each batch."""
 
-        def job(client: MilvusClient) -> ScannedWindows:
+        def begin(client: MilvusClient) -> tuple[Any, int, bool]:
             if not self._open(client, spec, create=False):
-                return _scanned([], 0, spec.dimension, True)
-            total = _count(client, spec.name, expression)
-            keep = np.ones(total, dtype=bool)
-            if total > max_rows:
-                keep[:] = False
-                keep[np.random.default_rng(seed).choice(total, size=max_rows, replace=False)] = True
+                return None, 0, True
             timestamped = self._timestamped[spec.name]
             fields = ["video_id", "window_index", "start_seconds", "end_seconds", "embedding"] + ([INGESTED_FIELD] if timestamped else [])
-            iterator = client.query_iterator(spec.name, batch_size=_SCAN_BATCH, filter=expression, output_fields=fields)
-            chunks: list[ScannedWindows] = []
-            position = 0
-            try:
-                while batch := iterator.next():
-                    # Rows written while the scan runs may go past the count taken first: not in the sample.
-                    kept = [row for offset, row in enumerate(batch) if position + offset < total and keep[position + offset]]
-                    chunks.append(_scanned(kept, total, spec.dimension, timestamped))  # arrays now: Python rows are 10x larger
-                    position += len(batch)
-                    progress(min(position, total), total)
-            finally:
-                iterator.close()
-            return _concatenated(chunks, total, spec.dimension, timestamped)
+            total = _count(client, spec.name, expression)
+            return client.query_iterator(spec.name, batch_size=_SCAN_BATCH, filter=expression, output_fields=fields), total, timestamped
 
-        return await self._run(job)
+        iterator, total, timestamped = await self._run(begin)
+        if iterator is None:
+            return _scanned([], 0, spec.dimension, timestamped)
+        keep = np.ones(total, dtype=bool)
+        if total > max_rows:
+            keep[:] = False
+            keep[np.random.default_rng(seed).choice(total, size=max_rows, replace=False)] = True
+        chunks: list[ScannedWindows] = []
+        position = 0
+        try:
+            while batch := await self._run(lambda client: iterator.next()):
+                # Rows written while the scan runs may go past the count taken first: not in the sample.
+                kept = [row for offset, row in enumerate(batch) if position + offset < total and keep[position + offset]]
+                chunks.append(_scanned(kept, total, spec.dimension, timestamped))  # arrays now: Python rows are 10x larger
+                position += len(batch)
+                progress(min(position, total), total)
+        finally:
+            await self._run(lambda client: iterator.close())
+        return _concatenated(chunks, total, spec.dimension, timestamped)
 
     async def source_uris(self, spec: CollectionSpec, video_ids: Sequence[str], key: str) -> dict[str, str]:
         """The `metadata[key]` string of each video that has one (where its file came from)."""
