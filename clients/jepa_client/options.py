@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -65,7 +66,10 @@ class TlsOptions:
 class ClientOptions:
     """Everything a client needs to reach a jepa-serve gateway.
 
-    address: host:port of the gateway (default: JEPA_ADDRESS, else 127.0.0.1:50051).
+    address: host:port of the gateway (default: JEPA_ADDRESS, else 127.0.0.1:50051); several
+        gateways as "host1:port,host2:port"; or "dns:///name:port", every address the name
+        resolves to (a Kubernetes headless Service). Several gateways are called round-robin:
+        each call goes to the next ready one, and one that goes down is skipped.
     tls: TLS settings; None = plaintext (local development only).
     token: sent as `authorization: Bearer <token>` metadata on every call.
     timeout: default deadline of a call in seconds, retries included; None = no deadline.
@@ -94,6 +98,25 @@ class ClientOptions:
         """Metadata sent with every call."""
         return () if self.token is None else (("authorization", f"Bearer {self.token}"),)
 
+    def target(self) -> str:
+        """The gRPC target of `address`: several addresses become one static list of IPs (names
+        resolved now; IPv4 ones when there are any, as gRPC's list takes one family), so that
+        round-robin spreads the calls over them. With TLS, set `tls.server_name` for such a list."""
+        addresses = [address.strip() for address in self.address.split(",")]
+        if len(addresses) == 1:
+            return addresses[0]
+        endpoints: dict[int, list[str]] = {socket.AF_INET: [], socket.AF_INET6: []}
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"address: got {address!r} in a list, need host:port")
+            for family, _, _, _, socket_address in socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_STREAM):
+                ip = socket_address[0]
+                endpoints.setdefault(family, []).append(f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}")
+        if endpoints[socket.AF_INET]:
+            return "ipv4:" + ",".join(dict.fromkeys(endpoints[socket.AF_INET]))
+        return "ipv6:" + ",".join(dict.fromkeys(endpoints[socket.AF_INET6]))
+
     def open_channel(self, channel_module: ModuleType) -> Any:
         """A channel from `grpc` (sync) or `grpc.aio` (asyncio); both modules share this API."""
         arguments: list[tuple[str, Any]] = [
@@ -101,8 +124,11 @@ class ClientOptions:
             ("grpc.max_receive_message_length", self.max_message_bytes),
             ("grpc.primary_user_agent", _USER_AGENT),
         ]
+        target = self.target()
+        if "," in target or target.startswith("dns:"):
+            arguments.append(("grpc.lb_policy_name", "round_robin"))
         if self.tls is None:
-            return channel_module.insecure_channel(self.address, options=arguments)
+            return channel_module.insecure_channel(target, options=arguments)
         if self.tls.server_name:
             arguments.append(("grpc.ssl_target_name_override", self.tls.server_name))
-        return channel_module.secure_channel(self.address, self.tls.credentials(), options=arguments)
+        return channel_module.secure_channel(target, self.tls.credentials(), options=arguments)

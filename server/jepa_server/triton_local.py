@@ -219,7 +219,7 @@ class LocalTriton:
         with log_path.open("ab") as log:
             self._log_offset = log.tell()
             self._process = subprocess.Popen(
-                command,
+                [sys.executable, "-m", "jepa_server.die_with_parent", str(os.getpid()), "--", *command],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

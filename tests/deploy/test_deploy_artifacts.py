@@ -591,6 +591,17 @@ def test_gateway_is_autoscaled_and_reaches_triton_and_milvus_by_service() -> Non
     assert milvus["cluster"]["enabled"] is True
 
 
+def test_gateway_scales_on_calls_in_flight_keeps_one_pod_through_drains_and_has_a_headless_service() -> None:
+    gateway_labels = _find("Deployment", "jepa-gateway")["spec"]["template"]["metadata"]["labels"]
+    pod_metrics = [metric["pods"]["metric"]["name"] for metric in _find("HorizontalPodAutoscaler", "jepa-gateway")["spec"]["metrics"] if metric["type"] == "Pods"]
+    assert pod_metrics == ["jepa_requests_in_flight"] and "jepa_requests_in_flight" in GATEWAY_GAUGES
+    budget = _find("PodDisruptionBudget", "jepa-gateway")["spec"]
+    assert budget["minAvailable"] == 1 and budget["selector"]["matchLabels"].items() <= gateway_labels.items()
+    headless = _find("Service", "jepa-gateway-headless")["spec"]
+    assert headless["clusterIP"] == "None" and headless["selector"].items() <= gateway_labels.items()
+    assert [port["port"] for port in headless["ports"]] == [50051]
+
+
 @pytest.mark.parametrize("name", ["jepa-gateway", "triton"])
 def test_pods_announce_their_metrics_port_for_scraping(name: str) -> None:
     template = _find("Deployment", name)["spec"]["template"]

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from deploy import promql
-from jepa_client import Client, InvalidArgumentError
+from jepa_client import AnalyzeOptions, Client, IndexDiagnosis, InvalidArgumentError, TimeRange
 from jepa_client.convert import IndexItem
 from support.media import moving_bar_frames, write_video
 from support.prometheus_text import scrape
@@ -23,8 +23,20 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _diagnose_with_drift(client: Client, video) -> None:
+    """An AnalyzeIndex with two ingestion ranges: it sets the index-diagnostics gauges."""
+    ids = [f"live-drift-{number}" for number in range(4)]
+    client.index_videos([IndexItem(id=video_id, video=video) for video_id in ids[:2]])
+    split = time.time()
+    client.index_videos([IndexItem(id=video_id, video=video) for video_id in ids[2:]])
+    drift = (TimeRange(0.0, split), TimeRange(split, 0.0))
+    assert isinstance(list(client.analyze_index(AnalyzeOptions(captions=False, drift=drift)))[-1], IndexDiagnosis)
+    client.delete_videos(ids)
+
+
 def _load(client: Client, video, seconds: float) -> None:
     end = time.monotonic() + seconds
+    _diagnose_with_drift(client, video)
     client.index_videos([IndexItem(id="live-video", video=video, metadata={"tag": "live"})])
     while time.monotonic() < end:
         client.embed_text(["a dog runs", "a cat sleeps", "cars on a road"])

@@ -255,3 +255,33 @@ def test_cli_runner_stops_triton_cleanly_on_sigterm(doubling_repository: Path) -
         if runner.poll() is None:
             runner.kill()
             runner.wait()
+
+
+def test_triton_and_its_stubs_die_with_a_sigkilled_launcher(doubling_repository: Path) -> None:
+    """A launcher killed without a chance to clean up (SIGKILL, the OOM killer) takes its
+    tritonserver and python-backend stubs with it instead of leaving them running."""
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "jepa_server.cli", "triton", "--repository", str(doubling_repository)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        assert runner.stdout is not None
+        banner = runner.stdout.readline()
+        assert "tritonserver ready (pid " in banner, runner.stderr.read() if not banner else banner
+        triton_pid = int(banner.split("(pid ")[1].split(")")[0])
+        assert len(processes_in_group(triton_pid)) >= 2, "tritonserver and its stub"
+
+        runner.kill()
+        runner.wait()
+
+        deadline = time.monotonic() + 30
+        while processes_in_group(triton_pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_in_group(triton_pid) == []
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()

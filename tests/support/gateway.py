@@ -43,6 +43,9 @@ class GatewayThread:
             return response.read().decode()
 
     def stop(self) -> None:
+        """Stop serving and end the loop's thread (again: nothing)."""
+        if not self._thread.is_alive():
+            return
         self.run(self.gateway.stop(1.0), timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)

@@ -1,0 +1,35 @@
+"""`python -m jepa_server.die_with_parent PID -- COMMAND...`: exec COMMAND so that Linux kills it
+(SIGKILL) when the process PID that started it dies, however it dies. `jepa-serve up` starts
+tritonserver through this: a SIGKILLed `up` used to leave tritonserver and its python-backend stubs
+running with their memory, one more after every crash and restart.
+
+Linux delivers the signal when the *thread* that spawned the child ends, so the launcher must not
+be a short-lived thread (LocalTriton starts from the thread that then serves). Elsewhere than Linux
+the command just runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+_PR_SET_PDEATHSIG = 1
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "--":
+        print("usage: python -m jepa_server.die_with_parent PID -- COMMAND [ARG...]", file=sys.stderr)
+        return 2
+    parent, command = int(argv[0]), argv[2:]
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            return 1
+    os.execv(command[0], command)
+    return 0  # not reached: execv replaces this process
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
