@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     # The HTTP/JSON front end and search page (docs/http.md), on the same host; 0 picks a free port,
     # None turns it off.
     http_port: int | None = Field(8080, description="HTTP/JSON API and search page port; 0 picks a free one, None turns it off")
+    # One Triton, or several serving the same repository ("host1:8001,host2:8001"): calls go
+    # round-robin over those up and fail over to the next.
     triton_url: str = "127.0.0.1:8001"
     triton_timeout_s: float = 60.0
     # Folder of the exported repository: the gateway reads the tokenizer files from it.

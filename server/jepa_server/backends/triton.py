@@ -6,6 +6,7 @@ Knows nothing about the gateway's gRPC messages; speaks numpy in and out.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,27 +50,54 @@ def domain_error(error: InferenceServerException, model: str) -> GatewayError:
 
 
 class TritonBackend:
-    """One long-lived `tritonclient.grpc.aio` client shared by every request."""
+    """Long-lived `tritonclient.grpc.aio` clients, one per Triton replica, shared by every request.
+
+    `url` is one Triton or several, comma-separated, serving the same repository. Calls go
+    round-robin over the replicas believed up; a replica that is unreachable is marked down and the
+    call goes on to the next one (an inference is a pure function: running it elsewhere is safe).
+    `is_ready`, which the gateway polls every second, brings replicas back once they answer."""
 
     def __init__(self, url: str, timeout_s: float) -> None:
         self.url = url
+        self.urls = [part.strip() for part in url.split(",") if part.strip()]
+        if not self.urls:
+            raise ValueError("triton_url: empty, need host:port (or several, comma-separated)")
         self.timeout_s = timeout_s
-        self._client: triton_grpc.InferenceServerClient | None = None
+        self._clients: dict[str, triton_grpc.InferenceServerClient] = {}
+        self._up = {replica: True for replica in self.urls}
+        self._turn = itertools.count()
+
+    def _client(self, replica: str) -> triton_grpc.InferenceServerClient:
+        if replica not in self._clients:
+            self._clients[replica] = triton_grpc.InferenceServerClient(replica)
+        return self._clients[replica]
 
     @property
     def client(self) -> triton_grpc.InferenceServerClient:
-        if self._client is None:
-            self._client = triton_grpc.InferenceServerClient(self.url)
-        return self._client
+        """A client of a replica believed up (the first one when none is)."""
+        return self._client(next((replica for replica in self.urls if self._up[replica]), self.urls[0]))
+
+    def _order(self) -> list[str]:
+        """The replicas to try for one call: those up, from the next in turn, then those down."""
+        start = next(self._turn) % len(self.urls)
+        rotated = self.urls[start:] + self.urls[:start]
+        return [replica for replica in rotated if self._up[replica]] + [replica for replica in rotated if not self._up[replica]]
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
 
     async def is_ready(self) -> bool:
+        """Any replica ready; each replica's state is refreshed."""
+        states = await asyncio.gather(*(self._replica_ready(replica) for replica in self.urls))
+        for replica, ready in zip(self.urls, states):
+            self._up[replica] = ready
+        return any(states)
+
+    async def _replica_ready(self, replica: str) -> bool:
         try:
-            return bool(await self.client.is_server_ready(client_timeout=2.0))
+            return bool(await self._client(replica).is_server_ready(client_timeout=2.0))
         except (InferenceServerException, OSError, asyncio.TimeoutError):
             return False
 
@@ -123,10 +151,18 @@ class TritonBackend:
             triton_inputs.append(tensor)
         requested = [triton_grpc.InferRequestedOutput(name) for name in output_names]
         timeout = self.timeout_s if timeout_s is None else max(0.001, min(timeout_s, self.timeout_s))
-        try:
-            result = await self.client.infer(
-                model.name, triton_inputs, outputs=requested, client_timeout=timeout, timeout=int(timeout * 1e6)
-            )
-        except InferenceServerException as error:
-            raise domain_error(error, model.name) from error
-        return {name: result.as_numpy(name) for name in output_names}
+        failure: GatewayError | None = None
+        for replica in self._order():
+            try:
+                result = await self._client(replica).infer(
+                    model.name, triton_inputs, outputs=requested, client_timeout=timeout, timeout=int(timeout * 1e6)
+                )
+            except InferenceServerException as error:
+                failure = domain_error(error, model.name)
+                if not isinstance(failure, BackendUnavailable):
+                    raise failure from error
+                self._up[replica] = False  # the next replica gets this call; is_ready brings it back
+                continue
+            return {name: result.as_numpy(name) for name in output_names}
+        assert failure is not None
+        raise failure
