@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -225,6 +226,22 @@ def test_start_reports_port_in_use(doubling_repository: Path) -> None:
         assert triton.pid is None
 
 
+@contextlib.contextmanager
+def triton_runner(command: list[str]) -> Iterator[tuple[subprocess.Popen, int, str]]:
+    """A process that runs Triton and prints its ready banner: (the process, tritonserver's pid,
+    its gRPC URL); killed on the way out if still running."""
+    runner = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        assert runner.stdout is not None
+        banner = runner.stdout.readline()
+        assert "tritonserver ready (pid " in banner, runner.stderr.read() if not banner else banner
+        yield runner, int(banner.split("(pid ")[1].split(")")[0]), banner.split("grpc ")[1].split(",")[0]
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+
+
 def test_cli_runner_stops_triton_cleanly_on_sigterm(doubling_repository: Path) -> None:
     script = (
         "import sys\n"
@@ -232,56 +249,22 @@ def test_cli_runner_stops_triton_cleanly_on_sigterm(doubling_repository: Path) -
         "sys.exit(run_triton_forever(LocalTritonOptions(\n"
         f"    repository={str(doubling_repository)!r}, startup_timeout_s=30)))\n"
     )
-    runner = subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    try:
-        assert runner.stdout is not None
-        banner = runner.stdout.readline()
-        assert "tritonserver ready (pid " in banner, runner.stderr.read() if not banner else banner
-        triton_pid = int(banner.split("(pid ")[1].split(")")[0])
-        grpc_url = banner.split("grpc ")[1].split(",")[0]
+    with triton_runner([sys.executable, "-c", script]) as (runner, triton_pid, grpc_url):
         np.testing.assert_array_equal(infer_double(grpc_url, [0.5]), [[1.0]])
 
         runner.send_signal(signal.SIGTERM)
 
         assert runner.wait(timeout=40) == 0
         assert processes_in_group(triton_pid) == []
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait()
 
 
 def test_triton_and_its_stubs_die_with_a_sigkilled_launcher(doubling_repository: Path) -> None:
     """A launcher killed without a chance to clean up (SIGKILL, the OOM killer) takes its
     tritonserver and python-backend stubs with it instead of leaving them running."""
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "jepa_server.cli", "triton", "--repository", str(doubling_repository)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    try:
-        assert runner.stdout is not None
-        banner = runner.stdout.readline()
-        assert "tritonserver ready (pid " in banner, runner.stderr.read() if not banner else banner
-        triton_pid = int(banner.split("(pid ")[1].split(")")[0])
+    with triton_runner([sys.executable, "-m", "jepa_server.cli", "triton", "--repository", str(doubling_repository)]) as (runner, triton_pid, _):
         assert len(processes_in_group(triton_pid)) >= 2, "tritonserver and its stub"
 
         runner.kill()
         runner.wait()
 
-        deadline = time.monotonic() + 30
-        while processes_in_group(triton_pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert processes_in_group(triton_pid) == []
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait()
+        assert wait_until(lambda: processes_in_group(triton_pid) == [], timeout_s=30, interval_s=0.2)
