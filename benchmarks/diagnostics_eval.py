@@ -65,6 +65,19 @@ def _dominant_class(diagnosis: IndexDiagnosis, cluster: int, truth: dict[tuple[s
     return labels.most_common(1)[0][0] if labels else None
 
 
+def analyze(client: Client, options: AnalyzeOptions) -> IndexDiagnosis:
+    """AnalyzeIndex's diagnosis, its progress redrawn on one stderr line meanwhile."""
+    diagnosis = None
+    for event in client.analyze_index(options, timeout=3600):
+        if isinstance(event, IndexDiagnosis):
+            diagnosis = event
+        else:
+            print(f"\r[{event.stage}] {event.fraction:.0%} {event.detail}".ljust(80), end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    assert diagnosis is not None, "the stream ended without a diagnosis"
+    return diagnosis
+
+
 def _served_windows(client: Client, videos: list[TroubleVideo], model: str = "") -> np.ndarray:
     """(windows, D) served window embeddings of the videos, in order, centred like AnalyzeIndex centres them."""
     vectors = np.concatenate([
@@ -127,14 +140,8 @@ def evaluate(client: Client, manifest: TroubleManifest, scratch: Path, seed: int
     options = AnalyzeOptions(
         drift=(TimeRange(0.0, split_at), TimeRange(split_at, 0.0)), top_outliers=max(1, windows // 20), map_points=windows, seed=seed,
     )
-    diagnosis = None
-    for event in client.analyze_index(options, timeout=1800):
-        if isinstance(event, IndexDiagnosis):
-            diagnosis = event
-        else:
-            print(f"\r[{event.stage}] {event.fraction:.0%} {event.detail}".ljust(80), end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
-    assert diagnosis is not None and diagnosis.drift is not None
+    diagnosis = analyze(client, options)
+    assert diagnosis.drift is not None
     (scratch / "report.html").write_text(render_report(diagnosis))
 
     truth_pairs = duplicate_truth(manifest)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from benchmarks.diagnostics_eval import analyze
 from benchmarks.processes import ServedStack
 from benchmarks.results import load_average
 from jepa_client import AnalyzeOptions, Client, IndexDiagnosis
@@ -72,16 +73,8 @@ def _diagnose(repository: Path, index_path: Path, scratch: Path, max_rows: int |
     environment = {"JEPA_INDEX_URI": str(index_path), **({"JEPA_DIAGNOSTICS_MAX_ROWS": str(max_rows)} if max_rows else {})}
     with ServedStack(repository, scratch / "logs", environment) as stack, Client(stack.gateway_address) as client:
         started = time.perf_counter()
-        diagnosis = None
-        for event in client.analyze_index(AnalyzeOptions(), timeout=3600):
-            if isinstance(event, IndexDiagnosis):
-                diagnosis = event
-            else:
-                print(f"\r[{event.stage}] {event.fraction:.0%} {event.detail}".ljust(80), end="", file=sys.stderr, flush=True)
-        print(file=sys.stderr)
-        seconds = time.perf_counter() - started
-        assert diagnosis is not None
-        return diagnosis, seconds, stack.peak_rss_mib()
+        diagnosis = analyze(client, AnalyzeOptions())
+        return diagnosis, time.perf_counter() - started, stack.peak_rss_mib()
 
 
 def main(argv: list[str] | None = None) -> None:

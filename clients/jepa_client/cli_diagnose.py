@@ -4,9 +4,6 @@ server works; then a short text summary, the whole diagnosis as JSON, and/or an 
 from __future__ import annotations
 
 import argparse
-import base64
-import dataclasses
-import json
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -16,7 +13,7 @@ from typing import TextIO
 
 from jepa_client.cli_retrieval import Command
 from jepa_client.client import Client
-from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnosis, TimeRange
+from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnosis, TimeRange, diagnosis_json
 from jepa_client.report_html import render_report
 
 # An analysis reads and compares every row: minutes on a large collection, not the usual seconds.
@@ -161,12 +158,6 @@ def summary(diagnosis: IndexDiagnosis) -> list[str]:
     return lines
 
 
-def _bytes_as_base64(value: object) -> str:
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
 def _diagnose(args: argparse.Namespace, options: AnalyzeOptions, client: Client) -> int:
     progress = _StageProgress(sys.stderr)
     diagnosis = None
@@ -182,7 +173,7 @@ def _diagnose(args: argparse.Namespace, options: AnalyzeOptions, client: Client)
         print("jepa: diagnose: the stream ended without a diagnosis", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(dataclasses.asdict(diagnosis), default=_bytes_as_base64))
+        print(diagnosis_json(diagnosis))
     else:
         print("\n".join(summary(diagnosis)))
     if args.html:

@@ -6,7 +6,9 @@ message has one Python shape on both ends."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -218,6 +220,18 @@ def fill_message(message: Message, record: Any) -> Message:
         else:
             setattr(message, record_field.name, value)
     return message
+
+
+def _base64(value: object) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def diagnosis_json(diagnosis: IndexDiagnosis) -> str:
+    """The diagnosis as one JSON document, thumbnails in base64 (`jepa diagnose --json` and the
+    HTTP route both answer this)."""
+    return json.dumps(dataclasses.asdict(diagnosis), default=_base64)
 
 
 def analysis_event(message: Message) -> AnalysisProgress | IndexDiagnosis:

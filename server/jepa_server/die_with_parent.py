@@ -27,8 +27,7 @@ def main(argv: list[str]) -> int:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # the parent died before the request took effect
             return 1
-    os.execv(command[0], command)
-    return 0  # not reached: execv replaces this process
+    os.execv(command[0], command)  # replaces this process: no return
 
 
 if __name__ == "__main__":

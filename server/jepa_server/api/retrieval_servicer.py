@@ -84,11 +84,12 @@ def analyze_options(request: retrieval_pb2.AnalyzeIndexRequest) -> AnalyzeOption
         raise InvalidInput("drift_current" if has_reference else "drift_reference", "drift needs both time ranges, or neither")
     drift = None
     if has_reference:
-        drift = tuple(TimeRange(window.start_unix_s, window.end_unix_s) for window in (request.drift_reference, request.drift_current))
+        reference, current = request.drift_reference, request.drift_current
+        drift = (TimeRange(reference.start_unix_s, reference.end_unix_s), TimeRange(current.start_unix_s, current.end_unix_s))
     return AnalyzeOptions(
         model=request.model, filter=request.filter, max_rows=request.max_rows, duplicate_threshold=request.duplicate_threshold,
         outlier_neighbours=request.outlier_neighbours, min_cluster_size=request.min_cluster_size, captions=request.captions,
-        gap_threshold=request.gap_threshold, drift=drift, top_outliers=request.top_outliers, map_points=request.map_points, seed=request.seed,  # type: ignore[arg-type]
+        gap_threshold=request.gap_threshold, drift=drift, top_outliers=request.top_outliers, map_points=request.map_points, seed=request.seed,
     )
 
 

@@ -4,13 +4,12 @@ scope, metrics and admission use) and calls the same core method; this module on
 from __future__ import annotations
 
 import base64
-import dataclasses
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
-from jepa_client.diagnosis import AnalyzeOptions, IndexDiagnosis, TimeRange
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
+from jepa_client.diagnosis import AnalyzeOptions, IndexDiagnosis, TimeRange, diagnosis_json
 
 from jepa_server.core.embedding import TextEmbeddingResult, VideoEmbeddingResult
 from jepa_server.core.registry import ModelInfo
@@ -251,19 +250,8 @@ async def index_stats(request: Request, model: str = "", ids: Annotated[list[str
     )
 
 
-def _json_value(value: Any) -> Any:
-    """A diagnosis as JSON: records become objects, tuples lists, PNG bytes base64."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _json_value(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [_json_value(element) for element in value]
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    return value
-
-
 @router.post("/v1/index/analyze", name="AnalyzeIndex", tags=["retrieval"])
-async def analyze_index(request: Request) -> JSONResponse:
+async def analyze_index(request: Request) -> Response:
     """Index diagnostics (docs/diagnostics.md): the whole diagnosis once it is done, as the gRPC
     stream's last message (thumbnails in base64); `jepa diagnose` shows progress as it runs."""
     body = await bodies.json_body(request, schemas.AnalyzeRequest)
@@ -275,7 +263,8 @@ async def analyze_index(request: Request) -> JSONResponse:
     async for event in context(request).analyzer.analyze(options):
         if isinstance(event, IndexDiagnosis):
             diagnosis = event
-    return JSONResponse(_json_value(diagnosis))
+    assert diagnosis is not None  # the stream always ends with one
+    return Response(diagnosis_json(diagnosis), media_type="application/json")
 
 
 @router.get("/v1/models", name="ListModels", response_model=schemas.ModelList, tags=["models"])

@@ -86,6 +86,14 @@ class ProgressChannel:
 
 
 @dataclass(frozen=True, eq=False)
+class DriftFinding:
+    test: space.DriftTest
+    reference_rows: int
+    current_rows: int
+    shares: list[ClusterShare]  # largest change first
+
+
+@dataclass(frozen=True, eq=False)
 class Geometry:
     """What the numbers say, before captions and thumbnails."""
 
@@ -98,7 +106,7 @@ class Geometry:
     video_scores: np.ndarray
     clusters: space.Clusters
     gaps: space.CoverageGaps | None
-    drift: tuple[space.DriftTest, np.ndarray, np.ndarray] | None  # the test, reference rows, current rows
+    drift: DriftFinding | None
     map_rows: np.ndarray
     map_xy: np.ndarray
 
@@ -153,19 +161,22 @@ class IndexAnalyzer:
             drift=options.drift,
         )
 
-    def analyze(self, options: AnalyzeOptions, timeout_s: float | None = None) -> AsyncIterator[AnalysisProgress | IndexDiagnosis]:
-        """Progress, then the diagnosis. Checks the request before the first event."""
+    def analyze(
+        self, options: AnalyzeOptions, timeout_s: float | None = None, thumbnails: bool = True
+    ) -> AsyncIterator[AnalysisProgress | IndexDiagnosis]:
+        """Progress, then the diagnosis. Checks the request before the first event. `thumbnails`
+        False skips reading the source files (the drift watch, which only sets metrics)."""
         checked = self._checked(options)
         model = self.retriever.embedder.registry.video_model(options.model)
         expression = row_filter(options.filter, self.settings.max_filter_chars)
         channel = ProgressChannel()
-        return channel.run(self._diagnose(model.info.name, options, checked, expression, channel, timeout_s))
+        return channel.run(self._diagnose(model, options, checked, expression, channel, timeout_s, thumbnails))
 
     async def _diagnose(
-        self, model_name: str, options: AnalyzeOptions, checked: _Checked, expression: str, channel: ProgressChannel, timeout_s: float | None
+        self, model: VideoModel, options: AnalyzeOptions, checked: _Checked, expression: str, channel: ProgressChannel,
+        timeout_s: float | None, with_thumbnails: bool,
     ) -> IndexDiagnosis:
         started = time.perf_counter()
-        model = self.retriever.embedder.registry.video_model(model_name)
         spec = self.retriever.collection(model)
         channel.report("read", 0.0, f"counting rows of {spec.name}")
 
@@ -177,8 +188,10 @@ class IndexAnalyzer:
         queries = self.retriever.queries.of(spec.name)
         geometry = await asyncio.to_thread(self._measure, scanned, queries, checked, options.gap_threshold, channel)
         captions, caption_notes = await self._captions(model, geometry, scanned, queries, options.captions, channel, timeout_s)
-        channel.report("thumbnails", _CAPTIONED, "reading frames of duplicates and outliers")
-        thumbnails = await self._thumbnails(spec, geometry, checked.top_outliers)
+        thumbnails: dict[str, bytes] = {}
+        if with_thumbnails:
+            channel.report("thumbnails", _CAPTIONED, "reading frames of duplicates and outliers")
+            thumbnails = await self._thumbnails(spec, geometry, checked.top_outliers)
         self._publish(spec.name, geometry)
         diagnosis = _assemble(
             model.info, spec, scanned, geometry, queries, captions, thumbnails, checked, options.gap_threshold, notes + caption_notes
@@ -222,7 +235,8 @@ class IndexAnalyzer:
             now = time.time()
             reference, current = (_time_mask(scanned.indexed_at, window, now) for window in checked.drift)
             if reference.sum() >= 2 and current.sum() >= 2:
-                drift = (space.drift_test(analysed[reference], analysed[current], checked.seed), reference, current)
+                test = space.drift_test(analysed[reference], analysed[current], checked.seed)
+                drift = DriftFinding(test, int(reference.sum()), int(current.sum()), _shares(clusters.labels, reference, current))
         channel.report("map", _READ_DONE + 0.38, "t-SNE")
         map_rows = self._map_rows(window_scores, checked)
         return Geometry(
@@ -288,17 +302,17 @@ class IndexAnalyzer:
         metrics.index_effective_rank.labels(collection).set(geometry.spectrum.effective_rank)
         metrics.index_duplicate_groups.labels(collection).set(len(geometry.duplicates))
         if geometry.drift is not None:
-            test, reference, current = geometry.drift
-            metrics.index_drift_mmd.labels(collection).set(test.mmd)
-            metrics.index_drift_p_value.labels(collection).set(test.p_value)
-            shares = _shares(geometry.clusters.labels, reference, current)
-            metrics.index_drift_share_change.labels(collection).set(max((abs(share.current_share - share.reference_share) for share in shares), default=0.0))
+            drift = geometry.drift
+            metrics.index_drift_mmd.labels(collection).set(drift.test.mmd)
+            metrics.index_drift_p_value.labels(collection).set(drift.test.p_value)
+            largest_change = max((abs(share.current_share - share.reference_share) for share in drift.shares), default=0.0)
+            metrics.index_drift_share_change.labels(collection).set(largest_change)
 
     async def check_drift(self, model_name: str, window_s: float) -> None:
         """The drift watch: rows of the last `window_s` against all before (metrics only)."""
         now = time.time()
         options = AnalyzeOptions(model=model_name, captions=False, map_points=10, drift=(TimeRange(0.0, now - window_s), TimeRange(now - window_s, 0.0)))
-        async for _ in self.analyze(options):
+        async for _ in self.analyze(options, thumbnails=False):
             pass
 
 
@@ -359,11 +373,11 @@ def _assemble(
         )
     drift = None
     if geometry.drift is not None and checked.drift is not None:
-        test, reference, current = geometry.drift
+        found = geometry.drift
         drift = Drift(
-            reference=checked.drift[0], current=checked.drift[1], reference_rows=int(reference.sum()), current_rows=int(current.sum()),
-            mmd=test.mmd, p_value=test.p_value, permutations=test.permutations, drifted=test.p_value < space.DRIFT_ALPHA,
-            shares=tuple(_shares(labels, reference, current)),
+            reference=checked.drift[0], current=checked.drift[1], reference_rows=found.reference_rows, current_rows=found.current_rows,
+            mmd=found.test.mmd, p_value=found.test.p_value, permutations=found.test.permutations, drifted=found.test.p_value < space.DRIFT_ALPHA,
+            shares=tuple(found.shares),
         )
     return IndexDiagnosis(
         model=ModelRecord(model.name, model.version, model.dimension, model.embedding_space), collection=spec.name,

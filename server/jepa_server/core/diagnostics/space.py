@@ -171,14 +171,15 @@ class Clusters:
     centroids: np.ndarray  # (C, D) unit centroids in the centred space
     radii: np.ndarray  # (C,) similarity of the least typical core member to its centroid
 
-    def assign(self, space: np.ndarray) -> np.ndarray:
-        """Cluster of each row of `space`: the nearest centroid, if within its radius; else -1."""
-        if len(self.centroids) == 0:
-            return np.full(len(space), -1)
-        similarities = space @ self.centroids.T
-        nearest = similarities.argmax(axis=1)
-        inside = similarities[np.arange(len(space)), nearest] >= self.radii[nearest]
-        return np.where(inside, nearest, -1)
+
+def _nearest_within_radius(space: np.ndarray, centroids: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Cluster of each row of `space`: the nearest centroid, if within its radius; else -1."""
+    if len(centroids) == 0:
+        return np.full(len(space), -1)
+    similarities = space @ centroids.T
+    nearest = similarities.argmax(axis=1)
+    inside = similarities[np.arange(len(space)), nearest] >= radii[nearest]
+    return np.where(inside, nearest, -1)
 
 
 def default_min_cluster_size(rows: int) -> int:
@@ -204,8 +205,8 @@ def clusters(space: np.ndarray, min_cluster_size: int, seed: int) -> Clusters:
         centroid = unit(members.mean(axis=0, keepdims=True))[0]
         centroids.append(centroid)
         radii.append(float(np.percentile(members @ centroid, 5)))
-    found = Clusters(np.zeros(0), np.array(centroids, np.float32).reshape(-1, space.shape[1]), np.array(radii, np.float32))
-    return Clusters(found.assign(space), found.centroids, found.radii)
+    centroid_array, radius_array = np.array(centroids, np.float32).reshape(-1, space.shape[1]), np.array(radii, np.float32)
+    return Clusters(_nearest_within_radius(space, centroid_array, radius_array), centroid_array, radius_array)
 
 
 @dataclass(frozen=True)
