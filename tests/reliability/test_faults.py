@@ -57,7 +57,11 @@ def gateway_answered(gateway: GatewayThread, method: str, code: str) -> float:
 
 
 def process_ended(pid: int) -> bool:
-    return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    """Gone or a zombie; a process reaped between two looks at it is gone too."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def embed_text(caller: RawCaller, timeout: float = 10.0):
