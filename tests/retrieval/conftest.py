@@ -1,4 +1,7 @@
-"""A repository whose video and text models share one embedding space, so that text search runs.
+"""The retrieval suite runs on both index backends (`index_backend`): a Milvus Lite file and a
+real Milvus server (2.3.5 standalone), each gateway with an index of its own.
+
+A repository whose video and text models share one embedding space, so that text search runs.
 
 Until the VL-JEPA demo repository exists, `pooled_video` stands in for `vljepa_video`: pixels are
 average-pooled to an 8 x 8 grid per channel and projected (fixed random weights) to the text
@@ -9,7 +12,7 @@ it exercises every step of text search and of the served evaluation.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,35 @@ from support.gateway import GatewayThread
 from support.repository import copy_model, read_config, write_config
 
 FRAMES, CROP, TEXT_DIMENSION = 8, 64, 384
+INDEX_BACKENDS = ["milvus-lite", "milvus"]
+
+
+@pytest.fixture(scope="session", params=INDEX_BACKENDS)
+def index_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def new_index_uri(index_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Callable[[], str]:
+    """new_index_uri() -> the URI of an empty index on the backend: a new Lite file, or a new
+    database on the session's Milvus server."""
+    if index_backend == "milvus":
+        return request.getfixturevalue("milvus_standalone").new_database_uri
+    return lambda: str(tmp_path_factory.mktemp("index") / "index.db")
+
+
+@pytest.fixture(scope="session")
+def gateway(local_triton, cpu_repository: Path, new_index_uri: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayThread]:
+    """The session gateway's twin, over an index of the backend under test."""
+    from jepa_server.settings import Settings
+
+    settings = Settings(
+        port=0, metrics_port=0, triton_url=local_triton.grpc_url, model_repository=cpu_repository,
+        decode_workers=1, media_roots=[tmp_path_factory.mktemp("media")], index_uri=new_index_uri(),
+    )
+    thread = GatewayThread(settings).start()
+    yield thread
+    thread.stop()
 
 
 def pooled_video_onnx(path: Path) -> None:
@@ -63,18 +95,26 @@ def shared_space_repository(cpu_repository: Path, tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture(scope="session")
-def shared_space_gateway(shared_space_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayThread]:
-    from jepa_server.settings import Settings
+def shared_space_triton(shared_space_repository: Path) -> Iterator:
     from jepa_server.triton_local import LocalTriton, LocalTritonOptions
 
     with LocalTriton(LocalTritonOptions(repository=shared_space_repository, startup_timeout_s=120)) as triton:
-        settings = Settings(
-            port=0, metrics_port=0, triton_url=triton.grpc_url, model_repository=shared_space_repository, decode_workers=1,
-            index_uri=str(tmp_path_factory.mktemp("shared-space-index") / "index.db"), media_roots=[tmp_path_factory.mktemp("shared-space-media")],
-        )
-        gateway = GatewayThread(settings).start()
-        yield gateway
-        gateway.stop()
+        yield triton
+
+
+@pytest.fixture(scope="session")
+def shared_space_gateway(
+    shared_space_triton, shared_space_repository: Path, new_index_uri: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayThread]:
+    from jepa_server.settings import Settings
+
+    settings = Settings(
+        port=0, metrics_port=0, triton_url=shared_space_triton.grpc_url, model_repository=shared_space_repository, decode_workers=1,
+        index_uri=new_index_uri(), media_roots=[tmp_path_factory.mktemp("shared-space-media")],
+    )
+    gateway = GatewayThread(settings).start()
+    yield gateway
+    gateway.stop()
 
 
 @pytest.fixture(scope="session")
