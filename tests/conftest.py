@@ -11,7 +11,7 @@ import pytest
 
 from support.calls import fresh_index
 from support.gateway import GatewayThread
-from support.milvus_server import MilvusStandalone
+from benchmarks.milvus_server import MilvusStandalone
 
 pytest_plugins = ["support.skip_summary", "support.browser"]
 

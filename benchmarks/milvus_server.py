@@ -1,7 +1,7 @@
-"""A real Milvus server for the tests: the `milvus` package on PyPI bundles Milvus 2.3.5
-standalone (its own etcd, local object storage and the same coordinators, query and data nodes as
-cluster mode), up in about 9 s. One server per test session; each gateway gets a database of its
-own (`<uri>/<database>`), so tests do not see each other's collections."""
+"""A real Milvus server for the tests and the search study: the `milvus` package on PyPI bundles
+Milvus 2.3.5 standalone (its own etcd, local object storage and the same coordinators, query and
+data nodes as cluster mode), up in about 9 s. Each gateway gets a database of its own
+(`<uri>/<database>`), so tests do not see each other's collections."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ class MilvusStandalone:
     def new_database_uri(self, prefix: str = "test") -> str:
         """The URI of a database no gateway used yet (the gateway creates it on first use)."""
         return f"{self.uri}/{prefix}_{os.getpid()}_{next(_databases)}"
+
+    def __enter__(self) -> MilvusStandalone:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def start(self, timeout_s: float = 120.0) -> MilvusStandalone:
         if self._port is not None:
