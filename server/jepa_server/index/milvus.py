@@ -19,6 +19,7 @@ import functools
 import hashlib
 import logging
 import re
+import threading
 import time
 import traceback
 import urllib.parse
@@ -58,6 +59,7 @@ _DATABASE_NAME = re.compile(r"[A-Za-z_][0-9A-Za-z_]{0,254}")
 _SERVER_SCHEMES = ("http://", "https://", "tcp://")
 _MAX_QUERY_ROWS = 16384
 _SCAN_BATCH = 2048
+_MAX_INSERT_ROWS = 4096  # rows of one insert call: ~7 MB at 384-d, well under gRPC's 64 MB
 _COLLECTION_NOT_LOADED = 101  # Milvus error code: "collection ... is in state 'released'"
 # Build parameters Milvus needs for each index type when the settings give none (Milvus 2.3 has no
 # defaults for HNSW); search parameters likewise (HNSW's ef is raised to the limit per search).
@@ -128,6 +130,13 @@ class WindowRow:
     start_seconds: float
     end_seconds: float
     embedding: np.ndarray  # (D,)
+
+
+@dataclass(frozen=True)
+class _PendingWrite:
+    video_id: str
+    rows: list[dict[str, Any]]
+    done: asyncio.Future[None]
 
 
 @dataclass(frozen=True)
@@ -241,6 +250,9 @@ class MilvusIndex:
         self.search_params = dict(search_params or {})
         self.ann_threshold_rows = ann_threshold_rows
         self._index_types: dict[str, str] = {}  # per open collection, as Milvus describes it
+        self._pending: dict[str, list[_PendingWrite]] = {}  # writes waiting for the index thread, by collection
+        self._pending_lock = threading.Lock()
+        self._writers: set[asyncio.Future[None]] = set()
         self.max_windows = max_windows  # per video, which bounds the rows of one video's read
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="milvus")
         self._client: MilvusClient | None = None
@@ -367,7 +379,12 @@ class MilvusIndex:
         return True
 
     async def replace_video(self, spec: CollectionSpec, video_id: str, windows: Sequence[WindowRow], metadata: dict[str, Any]) -> None:
-        """Write every window of a video, replacing whatever rows the id had."""
+        """Write every window of a video, replacing whatever rows the id had; returns once Milvus
+        acknowledged the rows.
+
+        Group commit: writes that arrive while the index thread is busy join one delete-and-insert
+        (one `video_id in [...]` delete scans the collection once for all of them: Milvus Lite's
+        delete by filter costs 20 ms at 6,000 rows, and grows with the collection)."""
         rows = [
             {
                 "id": f"{video_id}#{window.window_index}",
@@ -380,17 +397,56 @@ class MilvusIndex:
             }
             for window in windows
         ]
+        written = asyncio.get_running_loop().create_future()
+        with self._pending_lock:
+            pending = self._pending.setdefault(spec.name, [])
+            pending.append(_PendingWrite(video_id, rows, written))
+            first = len(pending) == 1
+        if first:
+            writer = asyncio.ensure_future(self._write_pending(spec))
+            self._writers.add(writer)  # the loop keeps only weak references to tasks
+            writer.add_done_callback(self._writers.discard)
+        await written
+
+    async def _write_pending(self, spec: CollectionSpec) -> None:
+        """One job on the index thread for every write of the collection pending when it starts."""
+        taken: list[_PendingWrite] = []
 
         def job(client: MilvusClient) -> None:
+            with self._pending_lock:
+                taken.extend(self._pending.pop(spec.name, []))
             self._open(client, spec, create=True)
+            latest = {write.video_id: write.rows for write in taken}  # the same id twice: the later wins, as in turn
             if self._timestamped[spec.name]:
                 written_at = time.time()
-                for row in rows:
-                    row[INGESTED_FIELD] = written_at
-            client.delete(spec.name, filter=_ids_expression([video_id]))
-            client.insert(spec.name, rows)
+                for rows in latest.values():
+                    for row in rows:
+                        row[INGESTED_FIELD] = written_at
+            client.delete(spec.name, filter=_ids_expression(list(latest)))
+            chunk: list[dict[str, Any]] = []
+            for rows in latest.values():  # a video's rows never span two inserts
+                if chunk and len(chunk) + len(rows) > _MAX_INSERT_ROWS:
+                    client.insert(spec.name, chunk)
+                    chunk = []
+                chunk += rows
+            if chunk:
+                client.insert(spec.name, chunk)
 
-        await self._run(job)
+        failure: BaseException | None = None
+        try:
+            await self._run(job)
+        except Exception as error:  # noqa: BLE001 - every writer of the batch gets the failure
+            failure = error
+            if not taken:  # the job did not run (no client): fail what waits for it
+                with self._pending_lock:
+                    taken.extend(self._pending.pop(spec.name, []))
+        for write in taken:
+            if write.done.done():  # its caller gave up waiting; the write went on
+                continue
+            if failure is None:
+                write.done.set_result(None)
+            else:
+                write.done.set_exception(failure)
 
     async def seal(self, spec: CollectionSpec) -> None:
         """After a batch of writes on Milvus Lite: flush, so that the rows leave the growing segment,
