@@ -1,5 +1,6 @@
 """Acknowledged writes survive SIGKILL: the gateway runs as `jepa-serve serve` in its own process
-group, is killed with SIGKILL (workers included) and restarted on the same Milvus Lite file."""
+group, is killed with SIGKILL (workers included) and restarted on the same index (a Milvus Lite
+file, or a database on the Milvus server)."""
 
 from __future__ import annotations
 
@@ -47,13 +48,13 @@ def wait_serving(address: str, process: subprocess.Popen, timeout_s: float = 120
 
 
 @contextmanager
-def serve(index_db: Path, triton_url: str, repository: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+def serve(index_uri: str, triton_url: str, repository: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """`jepa-serve serve` on a free port; yields (address, process). Killed with its group on exit."""
     port = free_port()
     env = {
         **os.environ,
         "JEPA_PORT": str(port), "JEPA_METRICS_PORT": "0", "JEPA_TRITON_URL": triton_url, "JEPA_MODEL_REPOSITORY": str(repository),
-        "JEPA_INDEX_URI": str(index_db), "JEPA_DECODE_WORKERS": "1",
+        "JEPA_INDEX_URI": index_uri, "JEPA_DECODE_WORKERS": "1",
     }
     command = [str(Path(sys.executable).with_name("jepa-serve")), "serve"]
     with log.open("ab") as output:
@@ -76,9 +77,9 @@ def items(prefix: str, count: int) -> list[IndexItem]:
 
 
 @pytest.fixture()
-def start(local_triton, cpu_repository: Path, tmp_path: Path):
-    index_db = tmp_path / "index.db"
-    return lambda: serve(index_db, local_triton.grpc_url, cpu_repository, tmp_path / "gateway.log")
+def start(local_triton, cpu_repository: Path, new_index_uri, tmp_path: Path):
+    index_uri = new_index_uri()
+    return lambda: serve(index_uri, local_triton.grpc_url, cpu_repository, tmp_path / "gateway.log")
 
 
 def test_every_acknowledged_row_survives_sigkill_right_after_the_ack(start):
