@@ -101,6 +101,16 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def gateway_serving(address: str, service: str = "") -> bool:
+    """The gateway at `address` reports `service` ("" = the whole server) SERVING."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=1.0)
+        except grpc.RpcError:
+            return False
+    return answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
 class StackStartupError(RuntimeError):
     """Triton or the gateway did not come up; the message carries the tail of its log."""
 
@@ -159,12 +169,7 @@ class ServedStack:
             return False
 
     def _gateway_serving(self) -> bool:
-        with grpc.insecure_channel(self.gateway_address) as channel:
-            try:
-                answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
-            except grpc.RpcError:
-                return False
-        return answer.status == health_pb2.HealthCheckResponse.SERVING
+        return gateway_serving(self.gateway_address)
 
     def start(self) -> ServedStack:
         timeout_s = self.startup_timeout_s
