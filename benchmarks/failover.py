@@ -58,6 +58,7 @@ CALLS: dict[str, rpc.Rpc[Any]] = {"embed_video": rpc.EMBED_VIDEO, "embed_text": 
 PHASES = ("before the gateway kill", "after the gateway kill", "after the Triton kill")
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _IDS_PER_STATS_CALL = 500  # under the gateway's max_ids
+_ORPHAN_WAIT_S = 3.0
 
 
 class FailoverPlan(BaseModel):
@@ -137,7 +138,7 @@ class FailoverResult(BaseModel):
     # each Triton ran until the Triton kill.
     gateway_calls_before_kill: dict[str, float]
     triton_inferences_before_kill: dict[str, float]
-    # Processes of the killed gateway (its decode workers) still alive a second after it died.
+    # Processes of the killed gateway (its decode workers) still alive 3 s after it died.
     orphans_after_gateway_kill: int
     load_seconds: float
     seconds: float
@@ -199,14 +200,13 @@ class GatewayProcess:
         )
 
     def sigkill(self) -> int:
-        """SIGKILL the gateway alone, as a crash would; returns how many of its children outlived it
-        by a second (they are killed then)."""
+        """SIGKILL the gateway alone, as a crash would; returns how many of its children (decode
+        workers) outlived it by `_ORPHAN_WAIT_S` (they are killed then)."""
         children = _children(self.pid)
         os.kill(self.pid, signal.SIGKILL)
         assert self.process is not None
         self.process.wait()
-        time.sleep(1.0)
-        survivors = [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+        _, survivors = psutil.wait_procs(children, timeout=_ORPHAN_WAIT_S)
         _kill_all(survivors)
         return len(survivors)
 

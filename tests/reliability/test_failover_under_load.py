@@ -48,6 +48,7 @@ def test_killing_a_gateway_and_a_triton_under_load_fails_no_idempotent_call_and_
 
     # The kills hit components that were carrying the load, and every kind of call went on after each.
     assert [kill.target.split()[0] for kill in failover.kills] == ["gateway", "triton"]
+    assert failover.orphans_after_gateway_kill == 0, "the killed gateway's decode workers outlived it"
     assert min(failover.gateway_calls_before_kill.values()) >= MIN_SERVED_BEFORE_KILL, failover.gateway_calls_before_kill
     assert min(failover.triton_inferences_before_kill.values()) >= MIN_SERVED_BEFORE_KILL, failover.triton_inferences_before_kill
     assert all(summary.ok_by_phase[phase] > 0 for summary in calls.values() for phase in PHASES), {kind: summary.ok_by_phase for kind, summary in calls.items()}
