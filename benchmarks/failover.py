@@ -68,7 +68,7 @@ class FailoverPlan(BaseModel):
     gateway_kill_at_s: float = Field(20.0, gt=0)
     triton_kill_at_s: float = Field(35.0, gt=0)
     # Threads of load, each with its own SDK client (its own channel, round-robin over both gateways).
-    clients: int = Field(4, ge=1)
+    clients: int = Field(8, ge=1)
     # Deadline of one SDK call, its retries included; the retry policy is the SDK's default.
     call_timeout_s: float = Field(30.0, gt=0)
     items_per_index_call: int = Field(2, ge=1)
@@ -105,50 +105,6 @@ class CallSummary(BaseModel):
     p50_ms: float | None
     p99_ms: float | None
     max_ms: float | None
-
-
-class FailoverResult(BaseModel):
-    created_at: str = Field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    command: str
-    machine: Machine
-    repository: str
-    index_uri: str
-    plan: FailoverPlan
-    # The issue's four numbers.
-    failed_idempotent_calls: int
-    acknowledged_rows: int
-    rows_found: int
-    duplicate_rows: int
-    # What they come from.
-    acknowledged_videos: int
-    videos_found: int
-    missing_videos: list[str]
-    # id -> [rows acknowledged, rows in Milvus], for every id where they differ.
-    wrong_row_counts: dict[str, list[int]]
-    # Rows of ids whose call failed (a call may fail after writing); not counted above.
-    unacknowledged_rows: int
-    rows_through_gateway: int
-    calls: dict[str, CallSummary]
-    retries: int
-    text_search: bool
-    gateways: list[str]
-    tritons: list[str]
-    kills: list[Kill]
-    # From the start of the load: calls each gateway answered OK until the gateway kill, inferences
-    # each Triton ran until the Triton kill.
-    gateway_calls_before_kill: dict[str, float]
-    triton_inferences_before_kill: dict[str, float]
-    # Processes of the killed gateway (its decode workers) still alive 3 s after it died.
-    orphans_after_gateway_kill: int
-    load_seconds: float
-    seconds: float
-    load_average_start: tuple[float, float, float]
-    load_average_end: tuple[float, float, float]
-    load: ForeignLoad | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.failed_idempotent_calls == 0 and self.rows_found == self.acknowledged_rows and self.duplicate_rows == 0 and not self.wrong_row_counts
 
 
 class GatewayProcess:
@@ -393,6 +349,133 @@ def _wait_serving(gateways: list[GatewayProcess], timeout_s: float) -> None:
         time.sleep(0.2)
 
 
+class LoadEvents(BaseModel):
+    """The kills during the load, and what the killed parts had done."""
+
+    kills: list[Kill]
+    # From the start of the load: calls each gateway answered OK until the gateway kill, inferences
+    # each Triton ran until the Triton kill.
+    gateway_calls_before_kill: dict[str, float]
+    triton_inferences_before_kill: dict[str, float]
+    # Processes of the killed gateway (its decode workers) still alive 3 s after it died.
+    orphans_after_gateway_kill: int
+    load_seconds: float
+    load: ForeignLoad | None = None
+
+
+def _drive_load(
+    gateways: list[GatewayProcess], tritons: Sequence[LocalTriton], options: ClientOptions, mix: Mix, plan: FailoverPlan, progress: bool
+) -> tuple[list[WorkerRecord], LoadEvents]:
+    """`plan.clients` threads of load for `plan.duration_s`; the first gateway and the second Triton
+    are SIGKILLed on time. Every thread has stopped when this returns, whatever happens."""
+    victim_gateway, victim_triton = gateways[0], tritons[1]
+    kills: list[Kill] = []
+    orphans = 0
+    gateway_calls = {gateway.address: -gateway.calls_answered() for gateway in gateways}
+    triton_inferences = {triton.grpc_url: -_inferences(triton) for triton in tritons}
+    meter = ForeignLoadMeter()
+    stop = threading.Event()
+    records = [WorkerRecord() for _ in range(plan.clients)]
+    started = time.monotonic()
+    workers = [
+        threading.Thread(target=_load, args=(number, options, mix, plan, started, stop, record), name=f"failover-client-{number}", daemon=True)
+        for number, record in enumerate(records)
+    ]
+    try:
+        for worker in workers:
+            worker.start()
+        with tqdm(total=round(plan.duration_s), unit="s", desc="failover", disable=not progress) as bar:
+            while (elapsed := time.monotonic() - started) < plan.duration_s:
+                if not kills and elapsed >= plan.gateway_kill_at_s:
+                    gateway_calls = {gateway.address: gateway_calls[gateway.address] + gateway.calls_answered() for gateway in gateways}
+                    kills.append(Kill(target=f"gateway {victim_gateway.address}", pid=victim_gateway.pid, at_s=round(time.monotonic() - started, 2)))
+                    orphans = victim_gateway.sigkill()
+                elif len(kills) == 1 and elapsed >= plan.triton_kill_at_s:
+                    triton_inferences = {triton.grpc_url: triton_inferences[triton.grpc_url] + _inferences(triton) for triton in tritons}
+                    assert victim_triton.pid is not None
+                    kills.append(Kill(target=f"triton {victim_triton.grpc_url}", pid=victim_triton.pid, at_s=round(time.monotonic() - started, 2)))
+                    os.kill(victim_triton.pid, signal.SIGKILL)
+                done = [outcome for record in records for outcome in record.outcomes]
+                bar.n = min(round(elapsed), bar.total)
+                bar.set_postfix(calls=len(done), failed=sum(outcome.error is not None for outcome in done), kills=len(kills), refresh=True)
+                time.sleep(0.2)
+    finally:
+        stop.set()
+        for worker in workers:
+            if worker.is_alive():
+                worker.join(plan.call_timeout_s + 10)
+    return records, LoadEvents(
+        kills=kills, gateway_calls_before_kill=gateway_calls, triton_inferences_before_kill=triton_inferences, orphans_after_gateway_kill=orphans,
+        load_seconds=round(time.monotonic() - started, 1), load=meter.read(),
+    )
+
+
+class RowCheck(BaseModel):
+    """The acknowledged rows against the index: through the surviving gateway (GetIndexStats) and
+    in Milvus itself."""
+
+    acknowledged_rows: int
+    rows_found: int
+    duplicate_rows: int
+    acknowledged_videos: int
+    videos_found: int
+    missing_videos: list[str]
+    # id -> [rows acknowledged, rows in Milvus], for every id where they differ.
+    wrong_row_counts: dict[str, list[int]]
+    # Rows of ids whose call failed (a call may fail after writing); not counted above.
+    unacknowledged_rows: int
+    rows_through_gateway: int
+
+
+class FailoverResult(RowCheck, LoadEvents):
+    """The issue's four numbers (`failed_idempotent_calls` and RowCheck's `acknowledged_rows`,
+    `rows_found`, `duplicate_rows`), what they come from, and what happened during the load."""
+
+    created_at: str = Field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    command: str
+    machine: Machine
+    repository: str
+    index_uri: str
+    plan: FailoverPlan
+    failed_idempotent_calls: int
+    calls: dict[str, CallSummary]
+    retries: int
+    text_search: bool
+    gateways: list[str]
+    tritons: list[str]
+    seconds: float
+    load_average_start: tuple[float, float, float]
+    load_average_end: tuple[float, float, float]
+
+    @property
+    def passed(self) -> bool:
+        return self.failed_idempotent_calls == 0 and self.rows_found == self.acknowledged_rows and self.duplicate_rows == 0 and not self.wrong_row_counts
+
+
+def check_rows(gateway: str, index_uri: str, acknowledged: dict[str, int], attempted: set[str], timeout_s: float) -> RowCheck:
+    """Is every window of every acknowledged video (id -> windows) there, once?"""
+    ids = sorted(acknowledged)
+    with Client(ClientOptions(address=gateway, timeout=timeout_s)) as survivor:
+        indexed = {
+            video_id for start in range(0, len(ids), _IDS_PER_STATS_CALL) for video_id in survivor.index_stats(ids=ids[start : start + _IDS_PER_STATS_CALL]).indexed_ids
+        }
+        stats = survivor.index_stats()
+    rows = read_rows(index_uri, stats.collection)
+    rows_per_video = Counter(rows.video_of_key[key] for key in rows.per_key.elements())
+    missing = sorted(video_id for video_id in ids if video_id not in indexed or not rows_per_video[video_id])
+    return RowCheck(
+        acknowledged_rows=sum(acknowledged.values()),
+        rows_found=sum(f"{video_id}#{window}" in rows.per_key for video_id, windows in acknowledged.items() for window in range(windows)),
+        duplicate_rows=rows.duplicates,
+        acknowledged_videos=len(ids),
+        videos_found=len(ids) - len(missing),
+        missing_videos=missing,
+        wrong_row_counts={video_id: [acknowledged[video_id], rows_per_video[video_id]] for video_id in ids if rows_per_video[video_id] != acknowledged[video_id]},
+        unacknowledged_rows=sum(count for video_id, count in rows_per_video.items() if video_id in attempted - acknowledged.keys()),
+        rows_through_gateway=stats.rows,
+    )
+
+
 def run_failover(
     repository: Path,
     tritons: Sequence[LocalTriton],
@@ -418,92 +501,32 @@ def run_failover(
         _wait_serving(gateways, plan.gateway_startup_timeout_s)
         options = ClientOptions(address=",".join(gateway.address for gateway in gateways), timeout=plan.call_timeout_s)
         mix = _prepare_mix(options, plan)
-
-        victim_gateway, victim_triton = gateways[0], tritons[1]
-        kills: list[Kill] = []
-        orphans = 0
-        # Counted from the start of the load (start-up warm-ups and the mix's probes excluded).
-        gateway_calls = {gateway.address: -gateway.calls_answered() for gateway in gateways}
-        triton_inferences = {triton.grpc_url: -_inferences(triton) for triton in tritons}
-        meter = ForeignLoadMeter()
-        stop = threading.Event()
-        records = [WorkerRecord() for _ in range(plan.clients)]
-        started = time.monotonic()
-        workers = [
-            threading.Thread(target=_load, args=(number, options, mix, plan, started, stop, record), name=f"failover-client-{number}", daemon=True)
-            for number, record in enumerate(records)
-        ]
-        for worker in workers:
-            worker.start()
-        with tqdm(total=round(plan.duration_s), unit="s", desc="failover", disable=not progress) as bar:
-            while (elapsed := time.monotonic() - started) < plan.duration_s:
-                if not kills and elapsed >= plan.gateway_kill_at_s:
-                    gateway_calls = {gateway.address: gateway_calls[gateway.address] + gateway.calls_answered() for gateway in gateways}
-                    kills.append(Kill(target=f"gateway {victim_gateway.address}", pid=victim_gateway.pid, at_s=round(time.monotonic() - started, 2)))
-                    orphans = victim_gateway.sigkill()
-                elif len(kills) == 1 and elapsed >= plan.triton_kill_at_s:
-                    triton_inferences = {triton.grpc_url: triton_inferences[triton.grpc_url] + _inferences(triton) for triton in tritons}
-                    assert victim_triton.pid is not None
-                    kills.append(Kill(target=f"triton {victim_triton.grpc_url}", pid=victim_triton.pid, at_s=round(time.monotonic() - started, 2)))
-                    os.kill(victim_triton.pid, signal.SIGKILL)
-                done = [outcome for record in records for outcome in record.outcomes]
-                bar.n = min(round(elapsed), bar.total)
-                bar.set_postfix(calls=len(done), failed=sum(outcome.error is not None for outcome in done), kills=len(kills), refresh=True)
-                time.sleep(0.2)
-        stop.set()
-        for worker in workers:
-            worker.join(plan.call_timeout_s + 10)
-        load_seconds = time.monotonic() - started
-        load = meter.read()
-
+        records, events = _drive_load(gateways, tritons, options, mix, plan, progress)
         acknowledged = {video_id: windows for record in records for video_id, windows in record.acknowledged.items()}
         attempted = {video_id for record in records for video_id in record.attempted_ids}
-        with Client(ClientOptions(address=gateways[1].address, timeout=plan.call_timeout_s)) as survivor:
-            ids = sorted(acknowledged)
-            indexed = {
-                video_id for start in range(0, len(ids), _IDS_PER_STATS_CALL) for video_id in survivor.index_stats(ids=ids[start : start + _IDS_PER_STATS_CALL]).indexed_ids
-            }
-            stats = survivor.index_stats()
-        rows = read_rows(index_uri, stats.collection)
-        rows_per_video = Counter(rows.video_of_key[key] for key in rows.per_key.elements())
-        outcomes = [outcome for record in records for outcome in record.outcomes]
-        calls = _summaries(outcomes, kills)
-        return FailoverResult(
-            command=command or shlex.join(sys.orig_argv),
-            machine=Machine.describe(),
-            repository=str(repository),
-            index_uri=index_uri,
-            plan=plan,
-            failed_idempotent_calls=sum(summary.failed for summary in calls.values() if summary.idempotent),
-            acknowledged_rows=sum(acknowledged.values()),
-            rows_found=sum(f"{video_id}#{window}" in rows.per_key for video_id, windows in acknowledged.items() for window in range(windows)),
-            duplicate_rows=rows.duplicates,
-            acknowledged_videos=len(acknowledged),
-            videos_found=sum(video_id in indexed and rows_per_video[video_id] > 0 for video_id in acknowledged),
-            missing_videos=sorted(video_id for video_id in acknowledged if video_id not in indexed or not rows_per_video[video_id]),
-            wrong_row_counts={
-                video_id: [windows, rows_per_video[video_id]] for video_id, windows in sorted(acknowledged.items()) if rows_per_video[video_id] != windows
-            },
-            unacknowledged_rows=sum(count for video_id, count in rows_per_video.items() if video_id in attempted - acknowledged.keys()),
-            rows_through_gateway=stats.rows,
-            calls=calls,
-            retries=sum(record.retries for record in records),
-            text_search=mix.text_search,
-            gateways=[gateway.address for gateway in gateways],
-            tritons=triton_urls,
-            kills=kills,
-            gateway_calls_before_kill=gateway_calls,
-            triton_inferences_before_kill=triton_inferences,
-            orphans_after_gateway_kill=orphans,
-            load_seconds=round(load_seconds, 1),
-            seconds=round(time.monotonic() - began, 1),
-            load_average_start=load_average_start,
-            load_average_end=load_average(),
-            load=load,
-        )
+        rows = check_rows(gateways[1].address, index_uri, acknowledged, attempted, plan.call_timeout_s)
     finally:
         for gateway in gateways:
             gateway.stop()
+    calls = _summaries([outcome for record in records for outcome in record.outcomes], events.kills)
+    return FailoverResult(
+        **rows.model_dump(),
+        **events.model_dump(),
+        command=command or shlex.join(sys.orig_argv),
+        machine=Machine.describe(),
+        repository=str(repository),
+        index_uri=index_uri,
+        plan=plan,
+        failed_idempotent_calls=sum(summary.failed for summary in calls.values() if summary.idempotent),
+        calls=calls,
+        retries=sum(record.retries for record in records),
+        text_search=mix.text_search,
+        gateways=[gateway.address for gateway in gateways],
+        tritons=triton_urls,
+        seconds=round(time.monotonic() - began, 1),
+        load_average_start=load_average_start,
+        load_average_end=load_average(),
+    )
 
 
 def render_markdown(result: FailoverResult) -> str:
@@ -538,8 +561,11 @@ def render_markdown(result: FailoverResult) -> str:
 
 
 def write_result(result: FailoverResult, path: Path) -> Path:
+    """The result as JSON, the issue's four numbers first."""
+    fields = result.model_dump(mode="json")
+    headline = {key: fields.pop(key) for key in ("failed_idempotent_calls", "acknowledged_rows", "rows_found", "duplicate_rows")}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.model_dump(mode="json"), indent=1) + "\n")
+    path.write_text(json.dumps(headline | fields, indent=1) + "\n")
     return path
 
 
@@ -550,7 +576,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--gateway-kill-at", type=float, default=20.0, help="second of the load at which a gateway is SIGKILLed")
     parser.add_argument("--triton-kill-at", type=float, default=35.0, help="second of the load at which a Triton is SIGKILLed")
-    parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument("--clients", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result file (default {DEFAULT_OUT})")
     parser.add_argument("--results-md", type=Path, default=RESULTS_MD, help="RESULTS.md whose 'Failover' section is rewritten")
     parser.add_argument("--render", type=Path, metavar="RESULT", help="no load: only write the section of an existing result")
