@@ -68,7 +68,7 @@ class FailoverPlan(BaseModel):
     gateway_kill_at_s: float = Field(20.0, gt=0)
     triton_kill_at_s: float = Field(35.0, gt=0)
     # Threads of load, each with its own SDK client (its own channel, round-robin over both gateways).
-    clients: int = Field(8, ge=1)
+    clients: int = Field(6, ge=1)
     # Deadline of one SDK call, its retries included; the retry policy is the SDK's default.
     call_timeout_s: float = Field(30.0, gt=0)
     items_per_index_call: int = Field(2, ge=1)
@@ -576,7 +576,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--gateway-kill-at", type=float, default=20.0, help="second of the load at which a gateway is SIGKILLed")
     parser.add_argument("--triton-kill-at", type=float, default=35.0, help="second of the load at which a Triton is SIGKILLed")
-    parser.add_argument("--clients", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--clients", type=int, default=6, help="client threads (default 6)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result file (default {DEFAULT_OUT})")
     parser.add_argument("--results-md", type=Path, default=RESULTS_MD, help="RESULTS.md whose 'Failover' section is rewritten")
     parser.add_argument("--render", type=Path, metavar="RESULT", help="no load: only write the section of an existing result")
@@ -595,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="jepa-failover-") as workdir, contextlib.ExitStack() as stack:
         index_uri = args.milvus_uri or _own_milvus(Path(workdir), stack.callback)
         tritons = [stack.enter_context(LocalTriton(LocalTritonOptions(repository=args.repository))) for _ in range(2)]
-        result = run_failover(args.repository.resolve(), tritons, index_uri, plan, Path(workdir) / "logs", progress=True)
+        result = run_failover(args.repository, tritons, index_uri, plan, Path(workdir) / "logs", progress=True)
     write_result(result, args.out)
     section = render_markdown(result)
     update_section(args.results_md, "failover", section)

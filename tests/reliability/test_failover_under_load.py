@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.failover import PHASES, FailoverPlan, FailoverResult, run_failover
+from benchmarks.failover import PHASES, FailoverPlan, run_failover
 from jepa_server.triton_local import LocalTriton, LocalTritonOptions
 from support.milvus_server import MilvusStandalone
 
@@ -26,15 +26,13 @@ def second_triton(cpu_repository: Path) -> Iterator[LocalTriton]:
         yield triton
 
 
-@pytest.fixture()
-def failover(cpu_repository: Path, local_triton: LocalTriton, second_triton: LocalTriton, milvus_standalone: MilvusStandalone, tmp_path: Path) -> FailoverResult:
-    return run_failover(
+def test_killing_a_gateway_and_a_triton_under_load_fails_no_idempotent_call_and_loses_no_row(
+    cpu_repository: Path, local_triton: LocalTriton, second_triton: LocalTriton, milvus_standalone: MilvusStandalone, tmp_path: Path
+) -> None:
+    failover = run_failover(
         cpu_repository, [local_triton, second_triton], milvus_standalone.new_database_uri("failover"), FailoverPlan(), tmp_path / "logs",
         command="pytest tests/reliability/test_failover_under_load.py",
     )
-
-
-def test_killing_a_gateway_and_a_triton_under_load_fails_no_idempotent_call_and_loses_no_row(failover: FailoverResult) -> None:
     calls = failover.calls
     assert all(summary.idempotent for summary in calls.values()), "every call of the mix may be resent, IndexVideos too"
     assert failover.failed_idempotent_calls == 0, {kind: summary.errors for kind, summary in calls.items() if summary.errors}
