@@ -46,7 +46,7 @@ from benchmarks.results import Machine, load_average
 from benchmarks.results_markdown import RESULTS_MD, update_section
 from benchmarks.soak import sample_video
 from benchmarks.triton_metrics import inference_counts
-from jepa_client import Client, ClientOptions, IndexItem, JepaError, rpc
+from jepa_client import Client, ClientOptions, FailedPreconditionError, IndexItem, JepaError, rpc
 from jepa_client.v1 import retrieval_pb2
 from jepa_server.index.milvus import server_address
 from jepa_server.triton_local import LocalTriton, LocalTritonOptions
@@ -329,7 +329,7 @@ def _prepare_mix(options: ClientOptions, plan: FailoverPlan) -> Mix:
         try:
             client.search("a probe of text search", top_k=1)
             text_search = True
-        except JepaError:  # the text model embeds in another space than the video model
+        except FailedPreconditionError:  # the text model embeds in another space than the video model
             text_search = False
     return Mix(video, query, [sample_video(num_frames=frames) for frames in plan.index_video_frames], text_search)
 
