@@ -384,7 +384,7 @@ def _drive_load(
     try:
         for worker in workers:
             worker.start()
-        with tqdm(total=round(plan.duration_s), unit="s", desc="failover", disable=not progress) as bar:
+        with tqdm(total=round(plan.duration_s), unit="s", desc="failover", mininterval=1.0, disable=not progress) as bar:
             while (elapsed := time.monotonic() - started) < plan.duration_s:
                 if not kills and elapsed >= plan.gateway_kill_at_s:
                     gateway_calls = {gateway.address: gateway_calls[gateway.address] + gateway.calls_answered() for gateway in gateways}
@@ -396,8 +396,8 @@ def _drive_load(
                     kills.append(Kill(target=f"triton {victim_triton.grpc_url}", pid=victim_triton.pid, at_s=round(time.monotonic() - started, 2)))
                     os.kill(victim_triton.pid, signal.SIGKILL)
                 done = [outcome for record in records for outcome in record.outcomes]
-                bar.n = min(round(elapsed), bar.total)
-                bar.set_postfix(calls=len(done), failed=sum(outcome.error is not None for outcome in done), kills=len(kills), refresh=True)
+                bar.set_postfix(calls=len(done), failed=sum(outcome.error is not None for outcome in done), kills=len(kills), refresh=False)
+                bar.update(min(int(elapsed), bar.total) - bar.n)
                 time.sleep(0.2)
     finally:
         stop.set()
@@ -483,7 +483,7 @@ def run_failover(
     plan: FailoverPlan,
     log_dir: Path,
     *,
-    command: str = "",
+    command: str,
     progress: bool = False,
 ) -> FailoverResult:
     """The scenario on two running Triton replicas of `repository` (the second is SIGKILLed) and the
@@ -512,7 +512,7 @@ def run_failover(
     return FailoverResult(
         **rows.model_dump(),
         **events.model_dump(),
-        command=command or shlex.join(sys.orig_argv),
+        command=command,
         machine=Machine.describe(),
         repository=str(repository),
         index_uri=index_uri,
@@ -595,7 +595,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="jepa-failover-") as workdir, contextlib.ExitStack() as stack:
         index_uri = args.milvus_uri or _own_milvus(Path(workdir), stack.callback)
         tritons = [stack.enter_context(LocalTriton(LocalTritonOptions(repository=args.repository))) for _ in range(2)]
-        result = run_failover(args.repository, tritons, index_uri, plan, Path(workdir) / "logs", progress=True)
+        command = shlex.join(["python", "-m", "benchmarks.failover", *(sys.argv[1:] if argv is None else argv)])
+        result = run_failover(args.repository, tritons, index_uri, plan, Path(workdir) / "logs", command=command, progress=True)
     write_result(result, args.out)
     section = render_markdown(result)
     update_section(args.results_md, "failover", section)
