@@ -101,6 +101,16 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def gateway_serving(address: str, service: str = "") -> bool:
+    """The gateway at `address` reports `service` ("" = the whole server) SERVING."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=1.0)
+        except grpc.RpcError:
+            return False
+    return answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
 class StackStartupError(RuntimeError):
     """Triton or the gateway did not come up; the message carries the tail of its log."""
 
@@ -158,13 +168,6 @@ class ServedStack:
         except OSError:
             return False
 
-    def _serving(self, service: str) -> bool:
-        with grpc.insecure_channel(self.gateway_address) as channel:
-            try:
-                answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=1.0)
-            except grpc.RpcError:
-                return False
-        return answer.status == health_pb2.HealthCheckResponse.SERVING
 
     def _start_gateway(self) -> None:
         _, _, _, gateway_port, gateway_metrics_port, gateway_http_port = self._ports
@@ -174,7 +177,7 @@ class ServedStack:
              "--metrics-port", str(gateway_metrics_port), "--model-repository", str(self.repository)],
             {"JEPA_MAX_CONCURRENT_REQUESTS": "1024", "JEPA_HTTP_PORT": str(gateway_http_port), **self.gateway_env},
         )
-        self._wait("gateway", lambda: self._serving(""), self.startup_timeout_s)
+        self._wait("gateway", lambda: gateway_serving(self.gateway_address), self.startup_timeout_s)
 
     def restart_gateway(self) -> float:
         """Stop the gateway (SIGTERM), start it again over the same index; seconds from the new
@@ -182,7 +185,7 @@ class ServedStack:
         self._stop("gateway")
         started = time.perf_counter()
         self._start_gateway()
-        self._wait("gateway", lambda: self._serving("jepa.v1.RetrievalService"), self.startup_timeout_s)
+        self._wait("gateway", lambda: gateway_serving(self.gateway_address, "jepa.v1.RetrievalService"), self.startup_timeout_s)
         return time.perf_counter() - started
 
     def start(self) -> ServedStack:

@@ -36,6 +36,7 @@ class AsyncClient(ClientBase):
                 backoff = attempts.backoff_after(failure.code())
                 if backoff is None:
                     raise error_from_rpc(failure) from failure
+                self.retries += 1
                 await asyncio.sleep(backoff)
             else:
                 return method.to_result(response)
@@ -101,15 +102,8 @@ class AsyncClient(ClientBase):
         timeout: float | None = None,
     ) -> IndexReport:
         """See `Client.index_videos`; each item's file is read off the event loop."""
-
-        async def requests() -> AsyncIterator[Message]:
-            for item in items:
-                yield await asyncio.to_thread(
-                    convert.index_request, item, model=model, frames_per_clip=frames_per_clip, frame_step=frame_step,
-                    fps=fps, window_stride=window_stride,
-                )
-
-        return await self.invoke(rpc.INDEX_VIDEOS, requests(), timeout=timeout)
+        requests = convert.IndexRequests(items, model, frames_per_clip, frame_step, fps, window_stride)
+        return await self.invoke(rpc.index_videos(requests), requests, timeout=timeout)
 
     async def search(
         self,

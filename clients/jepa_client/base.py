@@ -20,6 +20,8 @@ class ClientBase:
         self._metadata = options.metadata()
         self._channel = options.open_channel(channel_module)
         self._callables: dict[str, Any] = {}
+        # Calls resent after UNAVAILABLE since the client opened (for monitoring a failover).
+        self.retries = 0
 
     def _start(self, method: Rpc[Any], timeout: float | None) -> tuple[Any, Attempts]:
         """The channel's callable for `method` and a fresh attempt budget (timeout None: the options' default)."""

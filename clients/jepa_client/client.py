@@ -42,6 +42,7 @@ class Client(ClientBase):
                 backoff = attempts.backoff_after(failure.code())
                 if backoff is None:
                     raise error_from_rpc(failure) from failure
+                self.retries += 1
                 time.sleep(backoff)
             else:
                 return method.to_result(response)
@@ -111,12 +112,11 @@ class Client(ClientBase):
     ) -> IndexReport:
         """Index videos in one streaming call (items are read lazily, one at a time). Each video is cut
         into windows (every `window_stride` frames, 0 = no overlap), one row each; an id indexed
-        before is replaced. Never retried (not idempotent): look at the report, resend what failed."""
-        requests = (
-            convert.index_request(item, model=model, frames_per_clip=frames_per_clip, frame_step=frame_step, fps=fps, window_stride=window_stride)
-            for item in items
-        )
-        return self.invoke(rpc.INDEX_VIDEOS, requests, timeout=timeout)
+        before is replaced, so a call that failed with UNAVAILABLE is sent again whole when `items`
+        can be read again (a list; never a one-shot iterator). Items that failed alone are in the
+        report: resend those."""
+        requests = convert.IndexRequests(items, model, frames_per_clip, frame_step, fps, window_stride)
+        return self.invoke(rpc.index_videos(requests), requests, timeout=timeout)
 
     def search(
         self,

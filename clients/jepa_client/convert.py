@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -237,6 +237,37 @@ def index_request(
     )
     metadata = json.dumps(dict(item.metadata)) if item.metadata else ""
     return retrieval_pb2.IndexVideosRequest(id=item.id, video=video, metadata_json=metadata, model=item.model or model)
+
+
+@dataclass(frozen=True)
+class IndexRequests:
+    """The IndexVideos messages of `items`, built one at a time as they are sent (a file is read
+    when its turn comes). Iterable again when `items` is (a list, not a one-shot iterator): a retry
+    then sends every item again; `async for` reads the files off the event loop."""
+
+    items: Iterable[IndexItem]
+    model: str = ""
+    frames_per_clip: int = 0
+    frame_step: int = 0
+    fps: float = 0.0
+    window_stride: int = 0
+
+    @property
+    def replayable(self) -> bool:
+        return not isinstance(self.items, Iterator)
+
+    def _request(self, item: IndexItem) -> retrieval_pb2.IndexVideosRequest:
+        return index_request(
+            item, model=self.model, frames_per_clip=self.frames_per_clip, frame_step=self.frame_step, fps=self.fps,
+            window_stride=self.window_stride,
+        )
+
+    def __iter__(self) -> Iterator[retrieval_pb2.IndexVideosRequest]:
+        return map(self._request, self.items)
+
+    async def __aiter__(self) -> AsyncIterator[retrieval_pb2.IndexVideosRequest]:
+        for item in self.items:
+            yield await asyncio.to_thread(self._request, item)
 
 
 _STATUS_BY_VALUE = {code.value[0]: code for code in grpc.StatusCode}

@@ -6,7 +6,7 @@ Adding a method to the SDK is one entry here plus a one-line wrapper in each cli
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
@@ -14,6 +14,7 @@ from google.protobuf import message_factory
 from google.protobuf.message import Message
 
 from jepa_client import convert, diagnosis
+from jepa_client.results import IndexReport
 from jepa_client.v1 import describe_pb2, embedding_pb2, retrieval_pb2
 
 ResultT = TypeVar("ResultT")
@@ -22,8 +23,9 @@ ResultT = TypeVar("ResultT")
 @dataclass(frozen=True)
 class Rpc(Generic[ResultT]):
     """One method with one response. `idempotent`: sending it twice has the effect of sending it
-    once, so a call that failed with UNAVAILABLE may be resent (never true for writes such as
-    IndexVideos). `client_streaming`: the request is an iterable of messages, iterated again on a retry."""
+    once, so a call that failed with UNAVAILABLE may be resent (true of IndexVideos, which replaces
+    the rows of each id it writes; not of DeleteVideos, whose answer says what the call removed).
+    `client_streaming`: the request is an iterable of messages, iterated again on a retry."""
 
     path: str
     request_type: type[Message]
@@ -53,10 +55,16 @@ EMBED_VIDEO = rpc(embedding_pb2, "EmbeddingService", "EmbedVideo", idempotent=Tr
 EMBED_TEXT = rpc(embedding_pb2, "EmbeddingService", "EmbedText", idempotent=True, to_result=convert.text_embeddings)
 EMBED_VIDEO_STREAM = rpc(embedding_pb2, "EmbeddingService", "EmbedVideoStream", idempotent=True, to_result=convert.video_embedding)
 LIST_MODELS = rpc(embedding_pb2, "EmbeddingService", "ListModels", idempotent=True, to_result=convert.model_list)
-INDEX_VIDEOS = rpc(retrieval_pb2, "RetrievalService", "IndexVideos", idempotent=False, to_result=convert.index_report)
+INDEX_VIDEOS = rpc(retrieval_pb2, "RetrievalService", "IndexVideos", idempotent=True, to_result=convert.index_report)
 SEARCH = rpc(retrieval_pb2, "RetrievalService", "Search", idempotent=True, to_result=convert.search_results)
 DELETE_VIDEOS = rpc(retrieval_pb2, "RetrievalService", "DeleteVideos", idempotent=False, to_result=convert.delete_result)
 GET_INDEX_STATS = rpc(retrieval_pb2, "RetrievalService", "GetIndexStats", idempotent=True, to_result=convert.index_stats)
 ANALYZE_INDEX = rpc(retrieval_pb2, "RetrievalService", "AnalyzeIndex", idempotent=True, to_result=diagnosis.analysis_event)
 DESCRIBE = rpc(describe_pb2, "DescribeService", "Describe", idempotent=True, to_result=convert.caption)
 DESCRIBE_STREAM = rpc(describe_pb2, "DescribeService", "DescribeStream", idempotent=False, to_result=convert.caption)
+
+
+def index_videos(requests: convert.IndexRequests) -> Rpc[IndexReport]:
+    """IndexVideos for these requests: retried when they can be sent again, never when their items
+    come from a one-shot iterator (a retry would send only the items not read yet)."""
+    return INDEX_VIDEOS if requests.replayable else replace(INDEX_VIDEOS, idempotent=False)

@@ -2,7 +2,7 @@
 
 The servicer answers deterministically from the request (so tests can predict every value),
 records what reached it (request, metadata, deadline), and fails on demand:
-`unavailable_failures` calls fail with UNAVAILABLE first; `model="status:NAME"` aborts with that
+`unavailable_failures` calls fail with UNAVAILABLE first (IndexVideos once it has read its whole stream); `model="status:NAME"` aborts with that
 status; `model="slow"` outlives short deadlines.
 """
 
@@ -19,7 +19,7 @@ import grpc
 import pytest
 
 from jepa_client import AsyncClient, Client, ClientOptions
-from jepa_client.v1 import common_pb2, embedding_pb2, embedding_pb2_grpc
+from jepa_client.v1 import common_pb2, embedding_pb2, embedding_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
 from support.pki import SERVER_NAME, Pki, make_pki  # noqa: F401 - Pki and SERVER_NAME are imported from here by the tests
 
 TEXT_MODEL = common_pb2.ModelInfo(name="text_encoder", version="3", dimension=4, embedding_space="minilm")
@@ -47,7 +47,7 @@ class Received:
 
 
 @dataclass
-class RecordingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
+class RecordingServicer(embedding_pb2_grpc.EmbeddingServiceServicer, retrieval_pb2_grpc.RetrievalServiceServicer):
     unavailable_failures: int = 0
     received: list[Received] = field(default_factory=list)
 
@@ -92,6 +92,12 @@ class RecordingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
         self._receive("ListModels", request, context)
         return embedding_pb2.ListModelsResponse(models=[VIDEO_MODEL, TEXT_MODEL])
 
+    def IndexVideos(self, requests: Iterator[retrieval_pb2.IndexVideosRequest], context: grpc.ServicerContext) -> retrieval_pb2.IndexVideosResponse:
+        """Records the stream as one list of requests; every item is reported indexed in one window."""
+        received = list(requests)
+        self._receive("IndexVideos", received, context)
+        return retrieval_pb2.IndexVideosResponse(items=[retrieval_pb2.IndexedVideo(id=request.id, num_windows=1) for request in received])
+
 
 @dataclass
 class RunningServer:
@@ -103,6 +109,7 @@ def serve(credentials: grpc.ServerCredentials | None) -> Iterator[RunningServer]
     servicer = RecordingServicer()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(servicer, server)
+    retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(servicer, server)
     if credentials is None:
         port = server.add_insecure_port("127.0.0.1:0")
     else:
@@ -138,9 +145,11 @@ class AsyncClientOnPrivateLoop:
     async def _open(options: ClientOptions) -> AsyncClient:
         return AsyncClient(options)
 
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._client, name)
-        return lambda *args, **kwargs: self._loop.run_until_complete(method(*args, **kwargs))
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+        return lambda *args, **kwargs: self._loop.run_until_complete(attribute(*args, **kwargs))
 
     def close(self) -> None:
         self._loop.run_until_complete(self._client.close())

@@ -19,6 +19,7 @@ from jepa_client import (
     Client,
     ClientOptions,
     DeadlineExceededError,
+    IndexItem,
     InternalError,
     InvalidArgumentError,
     JepaError,
@@ -177,9 +178,9 @@ def test_a_slow_call_raises_deadline_exceeded_and_is_not_retried(server: Running
 
 def test_unavailable_is_retried_for_idempotent_calls(server: RunningServer, connect: Connect) -> None:
     server.servicer.unavailable_failures = 2
-    models = connect(server.address, retry=FAST_RETRIES).list_models()
-    assert len(models) == 2
-    assert len(server.servicer.received) == 3
+    client = connect(server.address, retry=FAST_RETRIES)
+    assert len(client.list_models()) == 2
+    assert len(server.servicer.received) == 3 and client.retries == 2
 
 
 def test_retries_give_up_after_max_retries_with_unavailable_error(server: RunningServer, connect: Connect) -> None:
@@ -187,6 +188,23 @@ def test_retries_give_up_after_max_retries_with_unavailable_error(server: Runnin
     with pytest.raises(UnavailableError, match="backend: warming up"):
         connect(server.address, retry=dataclasses.replace(FAST_RETRIES, max_retries=2)).embed_text("a")
     assert len(server.servicer.received) == 3
+
+
+def test_index_videos_is_sent_again_whole_after_unavailable(server: RunningServer, connect: Connect) -> None:
+    server.servicer.unavailable_failures = 1
+    client = connect(server.address, retry=FAST_RETRIES)
+    report = client.index_videos([IndexItem("a", b"video a"), IndexItem("b", b"video b")])
+    assert [item.id for item in report.items] == ["a", "b"]
+    assert [[request.id for request in received.request] for received in server.servicer.received] == [["a", "b"], ["a", "b"]]
+    assert client.retries == 1
+
+
+def test_index_videos_from_a_one_shot_iterator_is_not_retried(server: RunningServer, connect: Connect) -> None:
+    server.servicer.unavailable_failures = 1
+    client = connect(server.address, retry=FAST_RETRIES)
+    with pytest.raises(UnavailableError):
+        client.index_videos(iter([IndexItem("a", b"video a"), IndexItem("b", b"video b")]))
+    assert len(server.servicer.received) == 1 and client.retries == 0
 
 
 def test_non_idempotent_methods_are_never_retried(server: RunningServer, connect: Connect) -> None:

@@ -1,7 +1,7 @@
 """Faults with a Triton and gateways of their own (the session ones are left alone): Triton
 SIGKILLed under load and restarted, deadlines seen from a proxy in front of Triton, a dead decode
 worker, SIGTERM to a `jepa-serve serve` process while Triton holds a call, and readiness that
-waits for every model's warm-up."""
+waits for every model's warm-up; a SIGKILLed gateway leaves no decode worker behind."""
 
 from __future__ import annotations
 
@@ -236,6 +236,23 @@ def test_sigterm_drains_in_flight_calls_within_the_grace_period(proxy, cpu_repos
     finally:
         proxy.release()
         caller.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_sigkilled_gateway_takes_its_decode_workers_with_it(triton, cpu_repository: Path, tmp_path: Path) -> None:
+    process, _ = serve_subprocess(triton.grpc_url, cpu_repository, tmp_path, grace_s=1.0)
+    try:
+        # Listening means started: its decode workers (and multiprocessing's resource tracker) run.
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert any("spawn_main" in " ".join(child.cmdline()) for child in children), [child.cmdline() for child in children]
+        process.kill()
+        process.wait()
+        assert wait_until(lambda: all(process_ended(child.pid) for child in children), timeout_s=10), [
+            child.cmdline() for child in children if not process_ended(child.pid)
+        ]
+    finally:
         if process.poll() is None:
             process.kill()
             process.wait()

@@ -68,7 +68,8 @@ class RetrievalServiceServicer:
         """Indexes a stream of videos. Each video is cut into windows of `frames_per_clip` frames
         (stride: `video.sampling.window_stride`); each window becomes one row. Re-indexing an id
         replaces its rows. The response reports every item; one bad video does not fail the others.
-        Items reported OK are durable when the response arrives. Not idempotent: do not blindly resend.
+        Items reported OK are durable when the response arrives. Idempotent by id: a call resent after
+        UNAVAILABLE (its gateway died, say) indexes its ids again, replacing what the first attempt wrote.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from jepa_server.die_with_parent import die_with
 from jepa_server.errors import BackendUnavailable
 
 from jepa_server.media.video import ClipGeometry, DecodeLimits, PreparedVideo, SamplingPlan, VideoSource, prepare_video
@@ -14,6 +16,13 @@ from jepa_server.media.video import ClipGeometry, DecodeLimits, PreparedVideo, S
 
 def _warm() -> int:
     return 0
+
+
+def _follow_gateway(gateway_pid: int) -> None:
+    """A decode worker ends with its gateway, even a SIGKILLed one (the pool's queue holds a pipe
+    the worker itself keeps open, so it would wait on it forever)."""
+    if not die_with(gateway_pid):
+        os._exit(1)
 
 
 class VideoPreparer:
@@ -28,7 +37,9 @@ class VideoPreparer:
         self._slots = asyncio.Semaphore(max_concurrent)
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_follow_gateway, initargs=(os.getpid(),)
+        )
 
     async def start(self) -> None:
         """Start every worker now, so the first request does not pay for process start-up."""
