@@ -226,8 +226,8 @@ def _concatenated(chunks: list[ScannedWindows], total: int, dimension: int, time
     )
 
 
-def _count(client: MilvusClient, name: str, expression: str) -> int:
-    rows = client.query(name, filter=expression, output_fields=["count(*)"], consistency_level=READ_CONSISTENCY)
+def _count(client: MilvusClient, name: str, expression: str, consistency: str = READ_CONSISTENCY) -> int:
+    rows = client.query(name, filter=expression, output_fields=["count(*)"], consistency_level=consistency)
     return int(rows[0]["count(*)"]) if rows else 0
 
 
@@ -393,9 +393,10 @@ class MilvusIndex:
         """Write every window of a video, replacing whatever rows the id had; returns once Milvus
         acknowledged the rows.
 
-        Group commit: writes that arrive while the index thread is busy join one delete-and-insert
+        Group commit: writes that arrive while the index thread is busy join one upsert-and-delete
         (Milvus Lite's delete costs 20 ms at 6,000 rows whatever it deletes, and grows with the
-        collection). A video never has more than `max_windows` windows: raise it over an existing
+        collection). A re-indexed id cut short by a crash may keep its old windows beyond the new
+        ones' count until it is written again. A video never has more than `max_windows` windows: raise it over an existing
         index, never lower it, or re-indexing leaves the windows beyond."""
         rows = [
             {
@@ -434,19 +435,25 @@ class MilvusIndex:
                 for rows in latest.values():
                     for row in rows:
                         row[INGESTED_FIELD] = written_at
-            # By primary key, every window a video can have: a delete by `video_id` makes a Milvus
-            # server query first (200 ms, a time tick); by key it takes 12 ms (measured on 2.3.5).
-            keys = [_row_key(video_id, window) for video_id in latest for window in range(self.max_windows)]
-            for start in range(0, len(keys), _MAX_DELETE_KEYS):
-                client.delete(spec.name, filter=f"id in [{', '.join(string_literal(key) for key in keys[start : start + _MAX_DELETE_KEYS])}]")
+            # Upsert by primary key (`<video_id>#<window>`), then delete the keys of windows the
+            # new version lacks: two gateways rewriting one id at once (a retry beside the first
+            # attempt) cannot leave a key twice, and nothing queries first (a delete by video_id
+            # makes a Milvus server query at a time tick: 200 ms; by key it takes 12 ms).
             chunk: list[dict[str, Any]] = []
-            for rows in latest.values():  # a video's rows never span two inserts
+            for rows in latest.values():  # a video's rows never span two upserts
                 if chunk and len(chunk) + len(rows) > _MAX_INSERT_ROWS:
-                    client.insert(spec.name, chunk)
+                    client.upsert(spec.name, chunk)
                     chunk = []
                 chunk += rows
             if chunk:
-                client.insert(spec.name, chunk)
+                client.upsert(spec.name, chunk)
+            stale = [
+                _row_key(video_id, window)
+                for video_id, rows in latest.items()
+                for window in sorted(set(range(self.max_windows)) - {row["window_index"] for row in rows})
+            ]
+            for start in range(0, len(stale), _MAX_DELETE_KEYS):
+                client.delete(spec.name, filter=f"id in [{', '.join(string_literal(key) for key in stale[start : start + _MAX_DELETE_KEYS])}]")
 
         failure: BaseException | None = None
         try:
@@ -493,6 +500,10 @@ class MilvusIndex:
             rows = _count(client, spec.name, _ids_expression(video_ids))
             if rows:
                 client.delete(spec.name, filter=_ids_expression(video_ids))
+                if not self.is_lite:
+                    # A server answers a delete by filter without the timestamp Session reads wait
+                    # for: one Strong read (a time tick) makes the delete visible to every later read.
+                    _count(client, spec.name, _ids_expression(video_ids), consistency="Strong")
             return present, rows
 
         return await self._run(job)
