@@ -90,7 +90,7 @@ def add_command(commands: argparse._SubParsersAction, count: Callable[[str], int
     diagnose.add_argument("--json", action="store_true", help="print the whole diagnosis as JSON (thumbnails in base64)")
 
 
-class _StageProgress:
+class StageProgress:
     """AnalyzeIndex's progress on stderr: one line redrawn in place on a terminal; elsewhere one
     line per stage, so that logs stay short."""
 
@@ -159,7 +159,7 @@ def summary(diagnosis: IndexDiagnosis) -> list[str]:
 
 
 def _diagnose(args: argparse.Namespace, options: AnalyzeOptions, client: Client) -> int:
-    progress = _StageProgress(sys.stderr)
+    progress = StageProgress(sys.stderr)
     diagnosis = None
     try:
         for event in client.analyze_index(options):
