@@ -28,7 +28,7 @@ from jepa_server.core.progress import ProgressChannel
 from jepa_server.core.registry import ModelInfo, TextModel, VideoModel
 from jepa_server.core.retrieval import DEFAULT_TOP_K, SOURCE_URI_KEY, FailedItem, IndexedVideo, IndexItem, Retriever, TextQuery, check_video_id
 from jepa_server.core.sources import MediaUri
-from jepa_server.errors import FailedPrecondition, InvalidInput, LimitExceeded
+from jepa_server.errors import FailedPrecondition, InvalidInput, LimitExceeded, NotFound
 from jepa_server.index.milvus import CollectionSpec
 
 MAX_LISTED = 1000  # ids of videos not re-indexable, and failures, listed in a report
@@ -166,8 +166,14 @@ class Migrator:
     async def _sides(self, options: MigrateOptions) -> _Sides:
         if not options.to_model:
             raise InvalidInput("to_model", "name the video model to migrate to")
-        target = self.retriever.embedder.registry.video_model(options.to_model)
-        source = await self.retriever.video_model(options.from_model)
+        try:
+            target = self.retriever.embedder.registry.video_model(options.to_model)
+        except (NotFound, InvalidInput) as error:
+            raise error.with_field("to_model") from error
+        try:
+            source = await self.retriever.video_model(options.from_model)
+        except (NotFound, InvalidInput) as error:
+            raise error.with_field("from_model") from error
         if options.from_model and source is target:
             raise InvalidInput("from_model", f"{options.from_model} is also to_model")
         if self.retriever.collection(target).name == await self._serving_collection():

@@ -17,7 +17,6 @@ import asyncio
 import functools
 import hashlib
 import logging
-import math
 import re
 import time
 import traceback
@@ -57,7 +56,6 @@ _SERVER_SCHEMES = ("http://", "https://", "tcp://")
 _MAX_QUERY_ROWS = 16384
 _SCAN_BATCH = 2048
 _COLLECTION_NOT_LOADED = 101  # Milvus error code: "collection ... is in state 'released'"
-_NOT_FOUND = 100  # Milvus error code: "collection / alias ... does not exist"
 
 
 class _LiteUnimplementedTimestamp(logging.Filter):
@@ -184,6 +182,9 @@ def _concatenated(chunks: list[ScannedWindows], total: int, dimension: int, time
         total_rows=total,
         has_timestamps=timestamped,
     )
+
+
+_NOT_FOUND = 100  # Milvus error code: "collection / alias ... does not exist"
 
 
 def _count(client: MilvusClient, name: str, expression: str) -> int:
@@ -507,7 +508,7 @@ class MilvusIndex:
         versions: dict[str, float] = {}
         if iterator is not None:
             async for batch in self._batches(iterator):
-                versions.update((row["video_id"], float(row[INGESTED_FIELD]) if timestamped else math.nan) for row in batch)
+                versions.update((row["video_id"], float(row[INGESTED_FIELD]) if timestamped else float("nan")) for row in batch)
         return versions
 
     async def video_metadata(self, spec: CollectionSpec, video_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
