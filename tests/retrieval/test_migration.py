@@ -7,6 +7,7 @@ gateways over a Milvus Lite file, real video files under the media root.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import threading
 import time
@@ -267,3 +268,40 @@ def test_a_second_gateway_over_the_same_index_follows_a_switch_within_its_alias_
     finally:
         first.stop()
         second.stop()
+
+
+def test_jepa_serve_migrate_runs_compares_switches_rolls_back_and_drops(gateway, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from jepa_server.cli import main
+
+    with Client(gateway.address) as client:
+        index_library(client, range(4))
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(f'{{"text": "{QUERY}", "relevant_ids": ["v/1"]}}\n{{"text": "a blue bar"}}\n')
+    address = ["--address", gateway.address]
+
+    assert main(["migrate", "--to", NEW, "--queries", str(queries), "-k", "2", "--switch", *address]) == 0
+    out = capsys.readouterr()
+    assert "[copy]" in out.err and "4 re-indexed, 0 already up to date" in out.out and "switched   yes" in out.out
+    assert "recall@2" in out.out and "(1 labelled and 1 unlabelled queries)" in out.out
+
+    assert main(["migrate", "--rollback", *address]) == 0
+    assert f"(model {OLD} v1; alias jepa_serving)" in capsys.readouterr().out
+    assert main(["migrate", "--switch-to", NEW, "--json", *address]) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["name"] == NEW
+    assert main(["migrate", "--drop-old", *address]) == 0
+    assert "dropped    jepa_pooled_video_v1" in capsys.readouterr().out
+    assert main(["migrate", "--rollback", *address]) == 1
+    assert "FAILED_PRECONDITION: previous_collection:" in capsys.readouterr().err
+
+
+def test_jepa_serve_migrate_refuses_options_of_another_action_before_any_call(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    from jepa_server.cli import main
+
+    with pytest.raises(SystemExit) as usage:
+        main(["migrate", "--rollback", "--switch", "--address", "127.0.0.1:1"])
+    assert usage.value.code == 2 and "--switch: only with --to" in capsys.readouterr().err
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text('{"relevant_ids": ["a"]}\n')
+    with pytest.raises(SystemExit) as usage:
+        main(["migrate", "--to", NEW, "--queries", str(queries), "--address", "127.0.0.1:1"])
+    assert usage.value.code == 2 and "line 1" in capsys.readouterr().err

@@ -184,9 +184,6 @@ def _concatenated(chunks: list[ScannedWindows], total: int, dimension: int, time
     )
 
 
-_NOT_FOUND = 100  # Milvus error code: "collection / alias ... does not exist"
-
-
 def _count(client: MilvusClient, name: str, expression: str) -> int:
     rows = client.query(name, filter=expression, output_fields=["count(*)"])
     return int(rows[0]["count(*)"]) if rows else 0
@@ -535,17 +532,12 @@ class MilvusIndex:
         await self._run(job)
 
     async def resolve_alias(self, alias: str) -> str | None:
-        """The collection `alias` points at (None: no such alias), read through describe_collection,
-        which resolves aliases on Milvus Lite and servers alike (Milvus 2.3's describe_alias fails
-        outside the default database)."""
+        """The collection `alias` points at (None: no such alias), read through DescribeCollection,
+        which resolves aliases on Milvus Lite and every server version alike (Milvus 2.3's
+        describe_alias fails outside the default database)."""
 
         def job(client: MilvusClient) -> str | None:
-            try:
-                return client.describe_collection(alias)["collection_name"]
-            except MilvusException as error:
-                if error.code == _NOT_FOUND:
-                    return None
-                raise
+            return client.describe_collection(alias)["collection_name"] if client.has_collection(alias) else None
 
         return await self._run(job)
 
@@ -553,15 +545,14 @@ class MilvusIndex:
         """Point `alias` at `collection`, creating it: one atomic step for everyone who reads it."""
 
         def job(client: MilvusClient) -> None:
-            try:
-                client.alter_alias(collection, alias)
-            except MilvusException as error:
-                if error.code != _NOT_FOUND:
-                    raise
+            if not client.has_collection(alias):
                 try:
                     client.create_alias(collection, alias)
+                    return
                 except MilvusException:
-                    client.alter_alias(collection, alias)  # another gateway created it meanwhile
+                    if not client.has_collection(alias):  # else another gateway created it meanwhile
+                        raise
+            client.alter_alias(collection, alias)
 
         await self._run(job)
 
@@ -569,10 +560,7 @@ class MilvusIndex:
         """Remove `alias` (none: nothing to do); the collection it pointed at stays."""
 
         def job(client: MilvusClient) -> None:
-            try:
+            if client.has_collection(alias):
                 client.drop_alias(alias)
-            except MilvusException as error:
-                if error.code != _NOT_FOUND:
-                    raise
 
         await self._run(job)
