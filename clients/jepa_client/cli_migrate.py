@@ -11,10 +11,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from jepa_client.cli_diagnose import StageProgress
+from jepa_client.cli_diagnose import outcome
 from jepa_client.cli_retrieval import Command
 from jepa_client.client import Client
-from jepa_client.diagnosis import AnalysisProgress
 from jepa_client.migration import ComparisonQuery, MigrateOptions, MigrationReport, RecallSide, ServingState
 
 # A migration lasts as long as its call: a whole collection re-embedded, hours on a large one.
@@ -118,16 +117,7 @@ def _as_json(record: MigrationReport | ServingState) -> str:
 
 
 def _migrate(args: argparse.Namespace, options: MigrateOptions, client: Client) -> int:
-    progress = StageProgress(sys.stderr)
-    report = None
-    try:
-        for event in client.migrate(options):
-            if isinstance(event, AnalysisProgress):
-                progress.show(event)
-            else:
-                report = event
-    finally:
-        progress.close()
+    report = outcome(client.migrate(options))
     if report is None:
         print("jepa: migrate: the stream ended without a report", file=sys.stderr)
         return 1

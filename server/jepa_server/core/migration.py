@@ -115,16 +115,20 @@ class Migrator:
         self._running: str | None = None  # the target of the migration in progress
 
     # -- the serving collection
+    def _default_collection(self) -> str:
+        return self.retriever.collection(self.retriever.embedder.registry.video_model("")).name
+
     async def _serving_collection(self) -> str:
-        return await self.serving.collection() or self.retriever.collection(self.retriever.embedder.registry.video_model("")).name
+        return await self.serving.collection() or self._default_collection()
 
     async def state(self) -> ServingState:
-        collection = await self._serving_collection()
+        aliased = await self.serving.collection()
+        collection = aliased or self._default_collection()
         previous = await self.serving.previous()
         writer = self.retriever.model_writing(collection)
         previous_writer = self.retriever.model_writing(previous) if previous else None
         return ServingState(
-            model=_record(writer.info if writer else None), collection=collection, switched=await self.serving.collection() is not None,
+            model=_record(writer.info if writer else None), collection=collection, switched=aliased is not None,
             previous_collection=previous or "", previous_model=previous_writer.info.name if previous_writer else "", alias=self.serving.alias,
         )
 
@@ -195,9 +199,9 @@ class Migrator:
         """Progress, then the migration's outcome. Checks the request before the first event."""
         self._check_queries(options.queries, options.top_k)
         channel = ProgressChannel()
-        return channel.run(self._checked_run(options, channel, timeout_s))
+        return channel.run(self._run_alone(options, channel, timeout_s))
 
-    async def _checked_run(self, options: MigrateOptions, channel: ProgressChannel, timeout_s: float | None) -> Migration:
+    async def _run_alone(self, options: MigrateOptions, channel: ProgressChannel, timeout_s: float | None) -> Migration:
         sides = await self._sides(options)
         if self._running is not None:
             raise FailedPrecondition("to_model", f"a migration to {self._running} is running on this gateway; wait for its report")
