@@ -140,16 +140,15 @@ class IndexAnalyzer:
         """Progress, then the diagnosis. Checks the request before the first event. `thumbnails`
         False skips reading the source files (the drift watch, which only sets metrics)."""
         checked = self._checked(options)
-        model = self.retriever.embedder.registry.video_model(options.model)
         expression = row_filter(options.filter, self.settings.max_filter_chars)
         channel = ProgressChannel()
-        return channel.run(self._diagnose(model, options, checked, expression, channel, timeout_s, thumbnails))
+        return channel.run(self._diagnose(options, checked, expression, channel, timeout_s, thumbnails))
 
     async def _diagnose(
-        self, model: VideoModel, options: AnalyzeOptions, checked: _Checked, expression: str, channel: ProgressChannel,
-        timeout_s: float | None, with_thumbnails: bool,
+        self, options: AnalyzeOptions, checked: _Checked, expression: str, channel: ProgressChannel, timeout_s: float | None, with_thumbnails: bool,
     ) -> IndexDiagnosis:
         started = time.perf_counter()
+        model = await self.retriever.video_model(options.model)  # "" = the serving one; an unknown model fails before any event
         spec = self.retriever.collection(model)
         channel.report("read", 0.0, f"counting rows of {spec.name}")
 
