@@ -118,6 +118,17 @@ class SearchLoop:
         self._thread.join(30)
 
 
+def test_a_pass_mirrors_the_source_before_the_switch_and_copies_only_later_writes_after_it():
+    from jepa_server.core.migration import plan_pass
+
+    source = {"same": 1.0, "rewritten": 5.0, "new": 6.0, "no-time": float("nan"), "failed": 2.0}
+    target = {"same": 3.0, "rewritten": 3.0, "deleted": 3.0, "no-time": 3.0}
+    before = plan_pass(source, target, skip={"failed"})
+    assert (before.copy, before.remove, before.up_to_date) == (["rewritten", "new"], ["deleted"], 2)
+    after = plan_pass(source, target, skip={"failed"}, since=5.5)
+    assert (after.copy, after.remove) == (["new"], [])  # "deleted" may have been deleted in the serving target
+
+
 def test_searches_answer_without_error_while_200_videos_migrate_then_find_the_new_models_results(gateway):
     with Client(gateway.address) as client:
         index_library(client, range(200))

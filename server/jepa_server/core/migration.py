@@ -61,7 +61,7 @@ def plan_pass(source: dict[str, float], target: dict[str, float], skip: set[str]
     return PassPlan(copy, remove, len(source) - len(copy) - len(skip & source.keys()))
 
 
-def mean(values: Sequence[float]) -> float:
+def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
@@ -339,11 +339,11 @@ class Migrator:
             top = await self._top(model, text_model, queries, top_k, timeout_s)
             results.append(top)
             recalls = [len(set(found) & set(query.relevant_ids)) / len(set(query.relevant_ids)) for query, found in zip(queries, top) if query.relevant_ids]
-            recall_sides.append(RecallSide(_record(model.info), spec.name, text_model.info.name, True, mean(recalls)))
+            recall_sides.append(RecallSide(_record(model.info), spec.name, text_model.info.name, True, _mean(recalls)))
         source_top, target_top = results
         overlap = 0.0
         if source_top is not None and target_top is not None:
-            overlap = mean([len(set(a) & set(b)) / max(len(a), len(b), 1) for a, b in zip(source_top, target_top)])
+            overlap = _mean([len(set(a) & set(b)) / max(len(a), len(b), 1) for a, b in zip(source_top, target_top)])
         if not labelled:
             notes.append("no labelled queries: recall not measured, only the overlap of the two result lists")
         return RecallComparison(
