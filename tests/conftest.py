@@ -11,6 +11,7 @@ import pytest
 
 from support.calls import fresh_index
 from support.gateway import GatewayThread
+from benchmarks.milvus_server import MilvusStandalone
 
 pytest_plugins = ["support.skip_summary", "support.browser"]
 
@@ -49,6 +50,14 @@ def local_triton(cpu_repository: Path) -> Iterator:
 
     with LocalTriton(LocalTritonOptions(repository=cpu_repository, startup_timeout_s=120)) as triton:
         yield triton
+
+
+@pytest.fixture(scope="session")
+def milvus_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusStandalone]:
+    """One Milvus server for the session (started on first use); `new_database_uri()` per gateway."""
+    server = MilvusStandalone(tmp_path_factory.mktemp("milvus-standalone")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

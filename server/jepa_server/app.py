@@ -79,7 +79,7 @@ class Gateway:
         self.preparer = VideoPreparer(settings.decode_workers, settings.max_concurrent_decodes)
         self.embedder = Embedder(_NotReadyRegistry(NOT_LOADED_YET), self.backend, self.preparer, self.metrics, settings)
         self.index = MilvusIndex(
-            settings.index_uri, settings.index_type, settings.index_build_params, settings.index_search_params, settings.max_windows
+            settings.index_uri, settings.index_type, settings.index_build_params, settings.index_search_params, settings.max_windows, settings.index_ann_threshold_rows
         )
         self.retriever = Retriever(self.embedder, self.index, settings)
         self.analyzer = IndexAnalyzer(self.retriever)

@@ -47,11 +47,15 @@ class Settings(BaseSettings):
     moment_threshold: float = 0.3
     media_roots: list[Path] = Field(default_factory=list)
 
-    # Index: a path ending in .db is a Milvus Lite file, http(s)://host:19530 a Milvus server.
+    # Index: a path ending in .db is a Milvus Lite file, http(s)://host:19530[/database] a Milvus
+    # server (the database is created on first use).
     index_uri: str = "data/index.db"
-    # Vector index (metric COSINE): "" = FLAT on Milvus Lite (exact), HNSW on a server. The params
-    # go to Milvus as they are, e.g. {"nlist": 128} / {"nprobe": 16} for IVF_FLAT, {"ef": 64} for HNSW.
+    # Vector index (metric COSINE): "" follows the size: HNSW on a server (M 16, efConstruction 200,
+    # ef 64); on Milvus Lite exact FLAT until a collection holds `index_ann_threshold_rows` rows, then
+    # IVF_FLAT (nlist 4·√rows, nprobe 32). A type given here is used as it is, with the params as
+    # they are, e.g. {"nlist": 128} / {"nprobe": 16} for IVF_FLAT, {"M": 16, ...} / {"ef": 64} for HNSW.
     index_type: str = ""
+    index_ann_threshold_rows: int = Field(20_000, ge=1)
     index_build_params: dict[str, int] = Field(default_factory=dict)
     index_search_params: dict[str, int] = Field(default_factory=dict)
     # Index diagnostics (AnalyzeIndex, docs/diagnostics.md): rows analysed at most (beyond, a uniform

@@ -1,80 +1,84 @@
-"""A repository whose video and text models share one embedding space, so that text search runs.
+"""The retrieval suite runs on both index backends (`index_backend`): a Milvus Lite file and a
+real Milvus server (2.3.5 standalone), each gateway with an index of its own.
 
-Until the VL-JEPA demo repository exists, `pooled_video` stands in for `vljepa_video`: pixels are
-average-pooled to an 8 x 8 grid per channel and projected (fixed random weights) to the text
-encoder's 384 dimensions, declared in the text encoder's embedding space. Its scores mean nothing;
-it exercises every step of text search and of the served evaluation.
+A repository whose video and text models share one embedding space, so that text search runs:
+`pooled_video` (benchmarks/standin.py) stands in for a VL-JEPA video pipeline. Its scores mean
+nothing; it exercises every step of text search and of the served evaluation.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
-from tritonclient.grpc import model_config_pb2
 
+from benchmarks.standin import standin_video_model
 from support.gateway import GatewayThread
-from support.repository import copy_model, read_config, write_config
+from support.repository import copy_model, read_config
 
 FRAMES, CROP, TEXT_DIMENSION = 8, 64, 384
+INDEX_BACKENDS = ["milvus-lite", "milvus"]
 
 
-def pooled_video_onnx(path: Path) -> None:
-    projection = np.random.default_rng(7).normal(size=(3 * 8 * 8, TEXT_DIMENSION)).astype(np.float32)
-    nodes = [
-        helper.make_node("ReduceMean", ["pixel_values_videos", "time_axis"], ["frame_mean"], keepdims=0),
-        helper.make_node("AveragePool", ["frame_mean"], ["grid"], kernel_shape=[CROP // 8, CROP // 8], strides=[CROP // 8, CROP // 8]),
-        helper.make_node("Flatten", ["grid"], ["features"], axis=1),
-        helper.make_node("MatMul", ["features", "projection"], ["projected"]),
-        helper.make_node("LpNormalization", ["projected"], ["video_embedding"], axis=1, p=2),
-    ]
-    graph = helper.make_graph(
-        nodes, "pooled_video",
-        [helper.make_tensor_value_info("pixel_values_videos", TensorProto.FLOAT, ["batch", FRAMES, 3, CROP, CROP])],
-        [helper.make_tensor_value_info("video_embedding", TensorProto.FLOAT, ["batch", TEXT_DIMENSION])],
-        initializer=[numpy_helper.from_array(projection, "projection"), numpy_helper.from_array(np.array([1], np.int64), "time_axis")],
+@pytest.fixture(scope="session", params=INDEX_BACKENDS)
+def index_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def new_index_uri(index_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Callable[[], str]:
+    """new_index_uri() -> the URI of an empty index on the backend: a new Lite file, or a new
+    database on the session's Milvus server."""
+    if index_backend == "milvus":
+        return request.getfixturevalue("milvus_standalone").new_database_uri
+    return lambda: str(tmp_path_factory.mktemp("index") / "index.db")
+
+
+@pytest.fixture(scope="session")
+def gateway(local_triton, cpu_repository: Path, new_index_uri: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayThread]:
+    """The session gateway's twin, over an index of the backend under test."""
+    from jepa_server.settings import Settings
+
+    settings = Settings(
+        port=0, metrics_port=0, triton_url=local_triton.grpc_url, model_repository=cpu_repository,
+        decode_workers=1, media_roots=[tmp_path_factory.mktemp("media")], index_uri=new_index_uri(),
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    onnx.checker.check_model(model)
-    onnx.save(model, path)
+    thread = GatewayThread(settings).start()
+    yield thread
+    thread.stop()
 
 
 @pytest.fixture(scope="session")
 def shared_space_repository(cpu_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     repository = tmp_path_factory.mktemp("shared-space-repository")
     text_space = read_config(copy_model(cpu_repository, "text_encoder", repository)).parameters["jepa.embedding_space"].string_value
-    (repository / "pooled_video" / "1").mkdir(parents=True)
-    shutil.copy(cpu_repository / "vjepa2_encoder" / "1" / "model.py", repository / "pooled_video" / "1" / "model.py")
-    pooled_video_onnx(repository / "pooled_video" / "1" / "model.onnx")
-    config = read_config(cpu_repository / "vjepa2_encoder")
-    config.name = "pooled_video"
-    del config.output[:]
-    config.output.add(name="video_embedding", data_type=model_config_pb2.TYPE_FP32, dims=[TEXT_DIMENSION])
-    config.parameters["jepa.role"].string_value = "video_pipeline"
-    config.parameters["jepa.embedding_space"].string_value = text_space
-    config.parameters["jepa.resize_short_side"].string_value = str(CROP)
-    write_config(repository / "pooled_video", config)
+    standin_video_model(cpu_repository / "vjepa2_encoder", repository, "pooled_video", text_space, TEXT_DIMENSION, FRAMES, CROP)
     return repository
 
 
 @pytest.fixture(scope="session")
-def shared_space_gateway(shared_space_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayThread]:
-    from jepa_server.settings import Settings
+def shared_space_triton(shared_space_repository: Path) -> Iterator:
     from jepa_server.triton_local import LocalTriton, LocalTritonOptions
 
     with LocalTriton(LocalTritonOptions(repository=shared_space_repository, startup_timeout_s=120)) as triton:
-        settings = Settings(
-            port=0, metrics_port=0, triton_url=triton.grpc_url, model_repository=shared_space_repository, decode_workers=1,
-            index_uri=str(tmp_path_factory.mktemp("shared-space-index") / "index.db"), media_roots=[tmp_path_factory.mktemp("shared-space-media")],
-        )
-        gateway = GatewayThread(settings).start()
-        yield gateway
-        gateway.stop()
+        yield triton
+
+
+@pytest.fixture(scope="session")
+def shared_space_gateway(
+    shared_space_triton, shared_space_repository: Path, new_index_uri: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayThread]:
+    from jepa_server.settings import Settings
+
+    settings = Settings(
+        port=0, metrics_port=0, triton_url=shared_space_triton.grpc_url, model_repository=shared_space_repository, decode_workers=1,
+        index_uri=new_index_uri(), media_roots=[tmp_path_factory.mktemp("shared-space-media")],
+    )
+    gateway = GatewayThread(settings).start()
+    yield gateway
+    gateway.stop()
 
 
 @pytest.fixture(scope="session")

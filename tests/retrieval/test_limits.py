@@ -13,12 +13,12 @@ from support.media import moving_bar_frames
 
 
 @pytest.fixture(scope="module")
-def small_limits(local_triton, cpu_repository, tmp_path_factory) -> Iterator[Client]:
+def small_limits(local_triton, cpu_repository, new_index_uri) -> Iterator[Client]:
     from jepa_server.settings import Settings
 
     settings = Settings(
         port=0, metrics_port=0, triton_url=local_triton.grpc_url, model_repository=cpu_repository, decode_workers=1,
-        index_uri=str(tmp_path_factory.mktemp("small-limits") / "index.db"),
+        index_uri=new_index_uri(),
         max_index_items=2, max_ids=2, max_metadata_bytes=32, max_filter_chars=40, index_concurrency=1,
     )
     gateway = GatewayThread(settings).start()

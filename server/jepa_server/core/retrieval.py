@@ -348,4 +348,4 @@ class Retriever:
         spec = self.collection(model)
         stats = await self.index.stats(spec, self._checked_ids(video_ids))
         self.metrics.index_rows.labels(spec.name).set(stats.rows)
-        return IndexStats(model.info, spec.name, stats.rows, stats.videos, stats.indexed_ids, self.index.backend, self.index.index_type)
+        return IndexStats(model.info, spec.name, stats.rows, stats.videos, stats.indexed_ids, self.index.backend, stats.index_type)

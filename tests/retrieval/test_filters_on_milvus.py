@@ -1,5 +1,5 @@
-"""Every filter form of the grammar, rendered and then run by Milvus Lite over real rows: the
-canonical text must not only parse, it must select exactly the rows it says."""
+"""Every filter form of the grammar, rendered and then run by Milvus (Lite and a server) over real
+rows: the canonical text must not only parse, it must select exactly the rows it says."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ QUERY = np.array([1.0, 0.5, 0.25, 0.125], np.float32)
 
 
 @pytest.fixture(scope="module")
-async def index(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MilvusIndex]:
+async def index(new_index_uri) -> AsyncIterator[MilvusIndex]:
     """Three videos of two windows each (window 1 starts at 2 s), all close to QUERY."""
-    milvus = MilvusIndex(str(tmp_path_factory.mktemp("filters") / "index.db"))
+    milvus = MilvusIndex(new_index_uri())
     for position, (video_id, metadata) in enumerate(METADATA.items()):
         windows = [WindowRow(index, 2.0 * index, 2.0 * index + 2.0, QUERY + 0.01 * (position + index)) for index in range(2)]
         await milvus.replace_video(SPEC, video_id, windows, metadata)
@@ -53,7 +53,7 @@ async def index(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Milvu
         ("window_index > 1", set()),
     ],
 )
-async def test_each_filter_form_selects_exactly_its_rows_on_milvus_lite(index: MilvusIndex, given_filter: str, selected: set[str]) -> None:
+async def test_each_filter_form_selects_exactly_its_rows_on_milvus(index: MilvusIndex, given_filter: str, selected: set[str]) -> None:
     hits = await index.search(SPEC, QUERY, top_k=10, expression=row_filter(given_filter, 4096))
     assert {hit.video_id for hit in hits} == selected
 
