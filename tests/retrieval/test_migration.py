@@ -1,5 +1,6 @@
 """Model migration without downtime, end to end: a real Triton serving three video models, real
-gateways over a Milvus Lite file, real video files under the media root.
+gateways over each index backend (a Milvus Lite file, a Milvus 2.3.5 server), real video files
+under the media root.
 
 `pooled_video` serves; `pooled_video_next` is the new model (same text space, another collection);
 `pooled_video_other` lives in a space no text model serves."""
@@ -11,7 +12,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import grpc
@@ -61,13 +62,18 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture()
-def settings(migration_triton, migration_repository: Path, media_root: Path, tmp_path: Path) -> Settings:
-    """A fresh index; gateways follow the serving alias within 0.5 s and settle 0.2 s after a switch."""
+def gateway_settings(triton, repository: Path, media_root: Path, index_uri: str, alias_ttl_s: float = 0.5) -> Settings:
+    """Gateways that follow the serving alias within `alias_ttl_s` and settle 0.2 s after a switch."""
     return Settings(
-        port=0, metrics_port=0, triton_url=migration_triton.grpc_url, model_repository=migration_repository, decode_workers=1,
-        media_roots=[media_root], index_uri=str(tmp_path / "index.db"), default_video_model=OLD, serving_alias_ttl_s=0.5, switch_settle_s=0.2,
+        port=0, metrics_port=0, triton_url=triton.grpc_url, model_repository=repository, decode_workers=1, media_roots=[media_root],
+        index_uri=index_uri, default_video_model=OLD, serving_alias_ttl_s=alias_ttl_s, switch_settle_s=0.2,
     )
+
+
+@pytest.fixture()
+def settings(migration_triton, migration_repository: Path, media_root: Path, new_index_uri: Callable[[], str]) -> Settings:
+    """A fresh index on the backend under test."""
+    return gateway_settings(migration_triton, migration_repository, media_root, new_index_uri())
 
 
 @pytest.fixture()
@@ -78,12 +84,13 @@ def gateway(settings: Settings) -> Iterator[GatewayThread]:
 
 
 def index_library(client: Client, seeds: Iterable[int], prefix: str = "v") -> None:
-    report = client.index_videos(IndexItem(f"{prefix}/{seed}", uri=f"bar-{seed}.mp4", metadata={"seed": seed}) for seed in seeds)
+    items = (IndexItem(f"{prefix}/{seed}", uri=f"bar-{seed}.mp4", metadata={"seed": seed}) for seed in seeds)
+    report = client.index_videos(items, timeout=600)
     assert all(item.ok for item in report.items), [item for item in report.items if not item.ok][:3]
 
 
 def migrate(client: Client, options: MigrateOptions) -> tuple[list[AnalysisProgress], MigrationReport]:
-    *events, report = client.migrate(options)
+    *events, report = client.migrate(options, timeout=600)
     assert isinstance(report, MigrationReport)
     progress = [event for event in events if isinstance(event, AnalysisProgress)]
     assert len(progress) == len(events)
@@ -129,32 +136,34 @@ def test_a_pass_mirrors_the_source_before_the_switch_and_copies_only_later_write
     assert (after.copy, after.remove) == (["new"], [])  # "deleted" may have been deleted in the serving target
 
 
-def test_searches_answer_without_error_while_200_videos_migrate_then_find_the_new_models_results(gateway):
+def test_searches_answer_without_error_while_200_videos_migrate_then_find_the_new_models_results(gateway, index_backend: str):
+    # The Milvus 2.3.5 server takes about a second per video written on this machine: 20 videos there.
+    videos = 200 if index_backend == "milvus-lite" else 20
     with Client(gateway.address) as client:
-        index_library(client, range(200))
+        index_library(client, range(videos))
         old_collection = client.search(QUERY).collection
         changed = False
         with SearchLoop(gateway.address) as loop:
             events = []
-            for event in client.migrate(MigrateOptions(NEW, switch=True)):
+            for event in client.migrate(MigrateOptions(NEW, switch=True), timeout=600):
                 events.append(event)
                 if isinstance(event, AnalysisProgress) and event.stage == "copy" and not changed:
                     # While the copy runs, the old collection still serves writes: the catch-up mirrors them.
-                    index_library(client, [200], prefix="late")
+                    index_library(client, [videos], prefix="late")
                     assert client.delete_videos("v/0").deleted_ids == ("v/0",)
                     changed = True
             searched_while_migrating = len(loop.collections)
         report = events[-1]
         assert isinstance(report, MigrationReport)
 
-        assert loop.errors == [] and searched_while_migrating >= 20
+        assert loop.errors == [] and searched_while_migrating >= 10
         assert report.switched and report.passes >= 2 and report.failures == 0 and report.not_reindexable == 0
-        assert report.source_videos == 200 and report.copied in (200, 201)
+        assert report.source_videos == videos and report.copied in (videos, videos + 1)
         assert report.serving.collection == report.target_collection != old_collection
         assert report.serving.previous_collection == old_collection
         assert {loop.collections[0], loop.collections[-1]} == {old_collection, report.target_collection}
-        stats = client.index_stats(model=NEW, ids=["late/200", "v/0", "v/199"])
-        assert (stats.videos, stats.indexed_ids) == (200, ("late/200", "v/199"))
+        stats = client.index_stats(model=NEW, ids=[f"late/{videos}", "v/0", f"v/{videos - 1}"])
+        assert (stats.videos, stats.indexed_ids) == (videos, (f"late/{videos}", f"v/{videos - 1}"))
 
         found = client.search(QUERY, top_k=5)
         assert (found.model.name, found.collection) == (NEW, report.target_collection)
@@ -258,13 +267,11 @@ def test_bad_migration_requests_get_a_status_naming_the_field(gateway):
         assert client.index_stats(model=NEW).videos == 0  # nothing started
 
 
-def test_a_second_gateway_over_the_same_index_follows_a_switch_within_its_alias_ttl(request, settings: Settings):
-    """Milvus Lite lets one process hold a file: two gateways share a Milvus server."""
-    try:
-        standalone = request.getfixturevalue("milvus_standalone")
-    except pytest.FixtureLookupError:
-        pytest.skip("needs the Milvus server fixture (milvus_standalone, tests/support/milvus_server.py)")
-    shared = settings.model_copy(update={"index_uri": standalone.new_database_uri(), "serving_alias_ttl_s": 1.0})
+def test_a_second_gateway_over_the_same_index_follows_a_switch_within_its_alias_ttl(
+    migration_triton, migration_repository: Path, media_root: Path, milvus_standalone
+):
+    """Milvus Lite lets one process hold a file: the two gateways share a Milvus server."""
+    shared = gateway_settings(migration_triton, migration_repository, media_root, milvus_standalone.new_database_uri(), alias_ttl_s=1.0)
     first, second = GatewayThread(shared).start(), GatewayThread(shared).start()
     try:
         with Client(first.address) as one, Client(second.address) as two:
