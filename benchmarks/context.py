@@ -38,6 +38,8 @@ class BenchSettings(BaseModel):
     decode_resolutions: list[tuple[int, int]] = Field(default_factory=lambda: [(360, 640), (1080, 1920)])
     decode_repeats: int = 12
     index_sizes: list[int] = Field(default_factory=lambda: [10_000, 100_000])
+    # Rows the search study fills, per index backend, through IndexVideos.
+    search_rows: dict[str, int] = Field(default_factory=lambda: {"milvus-lite": 100_000, "milvus": 1_000_000})
     index_queries: int = 200
     # Open-loop arrival rates (requests/s) of the gateway-overhead study.
     open_loop_rates: list[float] = Field(default_factory=lambda: [10.0, 20.0])

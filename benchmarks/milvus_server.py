@@ -5,27 +5,33 @@ data nodes as cluster mode), up in about 9 s. Each gateway gets a database of it
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
+import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 from milvus import MilvusServer
 from pymilvus import MilvusClient
 
 MILVUS_SERVER_VERSION = "2.3.5"
 _databases = itertools.count()
+_MACHINE_LOCK = Path(tempfile.gettempdir()) / "jepa-milvus-standalone.lock"
 
 
 class MilvusStandalone:
-    """Start, stop and restart one Milvus standalone over the same data and port. Two at a time
-    collide (the embedded etcd's peer port is fixed): one per test session."""
+    """Start, stop and restart one Milvus standalone over the same data and port. Two on one
+    machine collide (the embedded etcd's peer port, 2380, is fixed), so each holds a machine-wide
+    lock from its first start to its last stop: a second one waits for the first."""
 
     def __init__(self, base_dir: Path) -> None:
         self.base_dir = base_dir
         self._server = MilvusServer()
         self._server.set_base_dir(str(base_dir))
         self._port: int | None = None  # the first start takes the first free port from 19530
+        self._machine_lock: TextIO | None = None
 
     @property
     def uri(self) -> str:
@@ -40,9 +46,31 @@ class MilvusStandalone:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        self.close()
 
-    def start(self, timeout_s: float = 120.0) -> MilvusStandalone:
+    def _hold_machine(self, timeout_s: float) -> None:
+        lock = open(_MACHINE_LOCK, "w")  # noqa: SIM115 - held until close()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another Milvus standalone held {_MACHINE_LOCK} for {timeout_s:g} s") from None
+                time.sleep(1.0)
+        self._machine_lock = lock
+
+    def close(self) -> None:
+        """Stop, and let another standalone start on this machine."""
+        self.stop()
+        if self._machine_lock is not None:
+            self._machine_lock.close()
+            self._machine_lock = None
+
+    def start(self, timeout_s: float = 120.0, wait_for_machine_s: float = 3600.0) -> MilvusStandalone:
+        if self._machine_lock is None:
+            self._hold_machine(wait_for_machine_s)
         if self._port is not None:
             self._server.listen_port = self._port  # a restart answers where its clients already look
         self._server.start()
@@ -54,8 +82,9 @@ class MilvusStandalone:
                 client.list_collections(timeout=5)
                 client.close()
                 return self
-            except Exception:
-                assert time.monotonic() < deadline, f"Milvus {MILVUS_SERVER_VERSION} at {self.uri} did not answer in {timeout_s:g} s"
+            except Exception as error:  # noqa: BLE001 - not answering yet
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"Milvus {MILVUS_SERVER_VERSION} at {self.uri} did not answer in {timeout_s:g} s") from error
                 time.sleep(0.3)
 
     def stop(self) -> None:

@@ -158,17 +158,36 @@ class ServedStack:
         except OSError:
             return False
 
-    def _gateway_serving(self) -> bool:
+    def _serving(self, service: str) -> bool:
         with grpc.insecure_channel(self.gateway_address) as channel:
             try:
-                answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
+                answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=1.0)
             except grpc.RpcError:
                 return False
         return answer.status == health_pb2.HealthCheckResponse.SERVING
 
+    def _start_gateway(self) -> None:
+        _, _, _, gateway_port, gateway_metrics_port, gateway_http_port = self._ports
+        self._spawn(
+            "gateway",
+            ["serve", "--triton-url", self.triton_grpc_url, "--port", str(gateway_port),
+             "--metrics-port", str(gateway_metrics_port), "--model-repository", str(self.repository)],
+            {"JEPA_MAX_CONCURRENT_REQUESTS": "1024", "JEPA_HTTP_PORT": str(gateway_http_port), **self.gateway_env},
+        )
+        self._wait("gateway", lambda: self._serving(""), self.startup_timeout_s)
+
+    def restart_gateway(self) -> float:
+        """Stop the gateway (SIGTERM), start it again over the same index; seconds from the new
+        process to RetrievalService SERVING (its index loaded and answering)."""
+        self._stop("gateway")
+        started = time.perf_counter()
+        self._start_gateway()
+        self._wait("gateway", lambda: self._serving("jepa.v1.RetrievalService"), self.startup_timeout_s)
+        return time.perf_counter() - started
+
     def start(self) -> ServedStack:
         timeout_s = self.startup_timeout_s
-        grpc_port, http_port, metrics_port, gateway_port, gateway_metrics_port, gateway_http_port = self._ports
+        grpc_port, http_port, metrics_port = self._ports[:3]
         try:
             self._spawn(
                 "triton",
@@ -177,13 +196,7 @@ class ServedStack:
                 {},
             )
             self._wait("triton", self._triton_ready, timeout_s)
-            self._spawn(
-                "gateway",
-                ["serve", "--triton-url", self.triton_grpc_url, "--port", str(gateway_port),
-                 "--metrics-port", str(gateway_metrics_port), "--model-repository", str(self.repository)],
-                {"JEPA_MAX_CONCURRENT_REQUESTS": "1024", "JEPA_HTTP_PORT": str(gateway_http_port), **self.gateway_env},
-            )
-            self._wait("gateway", self._gateway_serving, timeout_s)
+            self._start_gateway()
         except BaseException:
             self.stop()
             raise
@@ -195,17 +208,20 @@ class ServedStack:
     def stop(self) -> None:
         """SIGTERM the gateway, then Triton (each drains and cleans up), SIGKILL after a grace."""
         for name in ("gateway", "triton"):
-            process = self.processes.get(name)
-            if process is None:
-                continue
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(40)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            self.meters[name].close()
+            self._stop(name)
+
+    def _stop(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.meters[name].close()
 
     def __enter__(self) -> ServedStack:
         return self.start()

@@ -48,8 +48,9 @@ def standin_video_model(video_model: Path, repository: Path, name: str, embeddin
     shutil.copy(video_model / version / "model.py", target / "model.py")
     pooled_video_onnx(target / "model.onnx", frames, crop, dimension)
     config.name = name
-    del config.input[0].dims[:]
-    config.input[0].dims.extend([frames, 3, crop, crop])
+    for dims in [config.input[0].dims, *(warmup.inputs[config.input[0].name].dims for warmup in config.model_warmup)]:
+        del dims[:]
+        dims.extend([frames, 3, crop, crop])
     del config.output[:]
     config.output.add(name="video_embedding", data_type=model_config_pb2.TYPE_FP32, dims=[dimension])
     for key, value in {

@@ -55,9 +55,8 @@ def local_triton(cpu_repository: Path) -> Iterator:
 @pytest.fixture(scope="session")
 def milvus_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusStandalone]:
     """One Milvus server for the session (started on first use); `new_database_uri()` per gateway."""
-    server = MilvusStandalone(tmp_path_factory.mktemp("milvus-standalone")).start()
-    yield server
-    server.stop()
+    with MilvusStandalone(tmp_path_factory.mktemp("milvus-standalone")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

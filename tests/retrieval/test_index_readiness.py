@@ -41,7 +41,7 @@ def status(channel: grpc.Channel, service: str) -> int:
     return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
 
 
-@pytest.mark.parametrize("index_backend", ["milvus-lite"])  # a slow-loading Lite file; the server's case: test_milvus_server.py
+@pytest.mark.parametrize("index_backend", ["milvus-lite"], indirect=True)  # a slow-loading Lite file; a server: test_milvus_server.py
 def test_retrieval_is_not_serving_while_a_large_index_loads_then_serving(start_gateway, tmp_path) -> None:
     path = str(tmp_path / "large.db")
     fill_lite_file(path)
