@@ -137,7 +137,7 @@ def test_a_pass_mirrors_the_source_before_the_switch_and_copies_only_later_write
 
 
 def test_searches_answer_without_error_while_200_videos_migrate_then_find_the_new_models_results(gateway, index_backend: str):
-    # The Milvus 2.3.5 server takes about a second per video written on this machine: 20 videos there.
+    # The same on the Milvus 2.3.5 server, with 20 videos: it writes a few videos a second on this machine.
     videos = 200 if index_backend == "milvus-lite" else 20
     with Client(gateway.address) as client:
         index_library(client, range(videos))
