@@ -97,4 +97,4 @@ def test_jepa_serve_has_no_export_or_bench_command():
     from jepa_server.cli import build_parser
 
     commands = next(action for action in build_parser()._actions if action.dest == "command").choices
-    assert set(commands) == {"triton", "serve", "up", "check", "demo"}
+    assert set(commands) == {"triton", "serve", "up", "check", "demo", "migrate"}

@@ -15,6 +15,7 @@ from jepa_client import convert, rpc
 from jepa_client.base import ClientBase
 from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnosis
 from jepa_client.errors import error_from_rpc
+from jepa_client.migration import DropPreviousResult, MigrateOptions, MigrationReport, ServingState, migrate_request
 from jepa_client.options import ClientOptions
 from jepa_client.results import Caption, DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
 from jepa_client.rpc import ResultT, Rpc
@@ -150,6 +151,27 @@ class AsyncClient(ClientBase):
         """See `Client.analyze_index`."""
         async for event in self.stream(rpc.ANALYZE_INDEX, convert.analyze_request(options or AnalyzeOptions()), timeout=timeout):
             yield event
+
+    async def migrate(self, options: MigrateOptions, *, timeout: float | None = None) -> AsyncIterator[AnalysisProgress | MigrationReport]:
+        """See `Client.migrate`."""
+        async for event in self.stream(rpc.MIGRATE, migrate_request(options), timeout=timeout):
+            yield event
+
+    async def serving(self, *, timeout: float | None = None) -> ServingState:
+        """See `Client.serving`."""
+        return await self.invoke(rpc.GET_SERVING, rpc.GET_SERVING.request_type(), timeout=timeout)
+
+    async def switch_serving(self, model: str, *, timeout: float | None = None) -> ServingState:
+        """See `Client.switch_serving`."""
+        return await self.invoke(rpc.SWITCH_SERVING, rpc.SWITCH_SERVING.request_type(model=model), timeout=timeout)
+
+    async def rollback_serving(self, *, timeout: float | None = None) -> ServingState:
+        """See `Client.rollback_serving`."""
+        return await self.invoke(rpc.ROLLBACK_SERVING, rpc.ROLLBACK_SERVING.request_type(), timeout=timeout)
+
+    async def drop_previous(self, *, timeout: float | None = None) -> DropPreviousResult:
+        """See `Client.drop_previous`."""
+        return await self.invoke(rpc.DROP_PREVIOUS, rpc.DROP_PREVIOUS.request_type(), timeout=timeout)
 
     async def describe(
         self,

@@ -1,5 +1,5 @@
-"""`jepa`: embed videos and texts, list models, index and search videos, and diagnose an index
-from the command line (argparse, stdlib only)."""
+"""`jepa`: embed videos and texts, list models, index and search videos, diagnose an index and
+migrate it to a new model from the command line (argparse, stdlib only)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from jepa_client import cli_diagnose, cli_retrieval
+from jepa_client import cli_diagnose, cli_migrate, cli_retrieval
 from jepa_client.client import Client
 from jepa_client.errors import JepaError
 from jepa_client.options import ADDRESS_VARIABLE, DEFAULT_ADDRESS, ClientOptions, TlsOptions, default_address
@@ -21,7 +21,7 @@ from jepa_client.results import Caption, ModelInfo, TextEmbeddings, VideoEmbeddi
 
 _SHOWN_VALUES = 4
 # Deadlines of the commands whose calls take longer than ClientOptions' default, unless --timeout.
-_DEFAULT_TIMEOUTS = {"diagnose": cli_diagnose.ANALYSIS_TIMEOUT_S}
+_DEFAULT_TIMEOUTS = {"diagnose": cli_diagnose.ANALYSIS_TIMEOUT_S, "migrate": cli_migrate.MIGRATION_TIMEOUT_S}
 
 _EXAMPLES = """\
 examples:
@@ -31,6 +31,7 @@ examples:
   jepa index videos/ --metadata '{"source": "archive"}'
   jepa search "a dog catching a frisbee" -k 5 --filter 'metadata["source"] == "archive"'
   jepa diagnose --drift-reference 2026-01-01:2026-02-01 --drift-current 2026-02-01: --html report.html
+  jepa migrate --to vljepa_video_v2 --queries queries.jsonl --switch
   jepa --address gpu-host:50051 --tls-ca ca.pem --token-file ~/.jepa-token models
 """
 
@@ -42,20 +43,15 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
+def count(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"got {text}, need >= 0")
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="jepa",
-        description="Client of a jepa-serve gateway: video and text embeddings and video search over gRPC.",
-        epilog=_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """How to reach the gateway: address, token, TLS, deadline (also `jepa-serve migrate`'s)."""
     parser.add_argument("--address", help=f"gateway host:port (default: env {ADDRESS_VARIABLE}, else {DEFAULT_ADDRESS})")
     token = parser.add_mutually_exclusive_group()
     token.add_argument("--token", help="bearer token sent with every call")
@@ -67,14 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-server-name", help="name to verify in the server certificate instead of the host")
     parser.add_argument("--timeout", type=_positive_float,
                         help=f"deadline of the call in seconds, retries included (default {ClientOptions.timeout:g}; "
-                        f"diagnose {cli_diagnose.ANALYSIS_TIMEOUT_S:g})")
+                        f"diagnose {cli_diagnose.ANALYSIS_TIMEOUT_S:g}, migrate {cli_migrate.MIGRATION_TIMEOUT_S:g})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jepa",
+        description="Client of a jepa-serve gateway: video and text embeddings and video search over gRPC.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_connection_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     video = commands.add_parser("embed-video", help="embed a video file", description="Send a video file and print its embedding.")
     video.add_argument("file", type=Path, metavar="FILE")
     video.add_argument("--model", default="", help="served model name (default: the server's video model)")
-    video.add_argument("--frames-per-clip", type=_count, default=0, help="frames per window (0: server default)")
-    video.add_argument("--frame-step", type=_count, default=0, help="take every N-th frame (0: server default)")
+    video.add_argument("--frames-per-clip", type=count, default=0, help="frames per window (0: server default)")
+    video.add_argument("--frame-step", type=count, default=0, help="take every N-th frame (0: server default)")
     video.add_argument("--windows", action="store_true", help="also print the embedding of every window")
     video.add_argument("--json", action="store_true", help="print the full result as JSON")
 
@@ -85,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="list the served models", description="List the served models.")
     models.add_argument("--json", action="store_true", help="print the models as JSON")
-    cli_retrieval.add_commands(commands, _count)
-    cli_diagnose.add_command(commands, _count)
+    cli_retrieval.add_commands(commands, count)
+    cli_diagnose.add_command(commands, count)
+    cli_migrate.add_command(commands, count)
 
     describe = commands.add_parser(
         "describe", help="caption a video as the server streams it",
@@ -97,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="decode once per segment of constant meaning, or once per window (default %(default)s)")
     describe.add_argument("--segmentation", choices=["online", "offline"], default="", help="default: offline for a file")
     describe.add_argument("--threshold", type=float, default=0.0, help="cosine distance that starts a new segment (0: server default)")
-    describe.add_argument("--max-tokens", type=_count, default=0, help="longest caption in tokens (0: model default)")
+    describe.add_argument("--max-tokens", type=count, default=0, help="longest caption in tokens (0: model default)")
     describe.add_argument("--json", action="store_true", help="one JSON object per caption")
     return parser
 
@@ -111,7 +118,7 @@ def _print_caption(caption: Caption, as_json: bool) -> None:
         print(f"{caption.start_seconds:7.2f}-{caption.end_seconds:7.2f} s  {caption.text}  ({caption.confidence:.2f})", flush=True)
 
 
-def _options(args: argparse.Namespace) -> ClientOptions:
+def client_options(args: argparse.Namespace) -> ClientOptions:
     token = args.token_file.read_text().strip() if args.token_file else args.token
     tls = None
     if args.tls or args.tls_ca or args.tls_cert or args.tls_key or args.tls_server_name:
@@ -165,11 +172,16 @@ def _print_models(models: Sequence[ModelInfo], as_json: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return run_command(parser, parser.parse_args(argv))
+
+
+def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the parsed command (with the options of `add_connection_options`); local problems end
+    in `parser.error`, failed calls in exit status 1."""
     try:
-        options = _options(args)
+        options = client_options(args)
         video = args.file.read_bytes() if args.command in ("embed-video", "describe") else b""
-        prepared = cli_retrieval.prepare(args) or cli_diagnose.prepare(args)
+        prepared = cli_retrieval.prepare(args) or cli_diagnose.prepare(args) or cli_migrate.prepare(args)
     except (OSError, ValueError) as error:
         parser.error(str(error))
     try:

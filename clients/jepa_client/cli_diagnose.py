@@ -6,16 +6,17 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from jepa_client.cli_retrieval import Command
 from jepa_client.client import Client
 from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnosis, TimeRange, diagnosis_json
 from jepa_client.report_html import render_report
 
+ResultT = TypeVar("ResultT")
 # An analysis reads and compares every row: minutes on a large collection, not the usual seconds.
 ANALYSIS_TIMEOUT_S = 600.0
 # Items of each list that the text summary shows (the JSON and the report have them all).
@@ -113,6 +114,21 @@ class _StageProgress:
             self.stream.write("\n")
 
 
+def outcome(events: Iterable[AnalysisProgress | ResultT]) -> ResultT | None:
+    """The stream's one result (None when it sent none), its progress shown on stderr meanwhile."""
+    progress = _StageProgress(sys.stderr)
+    result = None
+    try:
+        for event in events:
+            if isinstance(event, AnalysisProgress):
+                progress.show(event)
+            else:
+                result = event
+    finally:
+        progress.close()
+    return result
+
+
 def _field(label: str, text: str) -> str:
     return f"{label:<11} {text}"
 
@@ -159,16 +175,7 @@ def summary(diagnosis: IndexDiagnosis) -> list[str]:
 
 
 def _diagnose(args: argparse.Namespace, options: AnalyzeOptions, client: Client) -> int:
-    progress = _StageProgress(sys.stderr)
-    diagnosis = None
-    try:
-        for event in client.analyze_index(options):
-            if isinstance(event, AnalysisProgress):
-                progress.show(event)
-            else:
-                diagnosis = event
-    finally:
-        progress.close()
+    diagnosis = outcome(client.analyze_index(options))
     if diagnosis is None:
         print("jepa: diagnose: the stream ended without a diagnosis", file=sys.stderr)
         return 1

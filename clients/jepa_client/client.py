@@ -14,6 +14,7 @@ from jepa_client import convert, rpc
 from jepa_client.base import ClientBase
 from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnosis
 from jepa_client.errors import error_from_rpc
+from jepa_client.migration import DropPreviousResult, MigrateOptions, MigrationReport, ServingState, migrate_request
 from jepa_client.options import ClientOptions
 from jepa_client.results import Caption, DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
 from jepa_client.rpc import ResultT, Rpc
@@ -166,6 +167,28 @@ class Client(ClientBase):
         """Diagnose a collection by its representation space: progress as the server works, then one
         `IndexDiagnosis` (duplicates, outliers, clusters, coverage gaps, drift)."""
         return self.stream(rpc.ANALYZE_INDEX, convert.analyze_request(options or AnalyzeOptions()), timeout=timeout)
+
+    def migrate(self, options: MigrateOptions, *, timeout: float | None = None) -> Iterator[AnalysisProgress | MigrationReport]:
+        """Re-index the serving collection into `options.to_model`'s while searches go on, compare
+        their recall on `options.queries`, and switch when `options.switch`: progress, then one
+        `MigrationReport`. Run it again to resume (docs/operating.md)."""
+        return self.stream(rpc.MIGRATE, migrate_request(options), timeout=timeout)
+
+    def serving(self, *, timeout: float | None = None) -> ServingState:
+        """Which collection takes calls that name no model, and which one a rollback returns to."""
+        return self.invoke(rpc.GET_SERVING, rpc.GET_SERVING.request_type(), timeout=timeout)
+
+    def switch_serving(self, model: str, *, timeout: float | None = None) -> ServingState:
+        """Point calls that name no model at `model`'s collection (the one before is kept for a rollback)."""
+        return self.invoke(rpc.SWITCH_SERVING, rpc.SWITCH_SERVING.request_type(model=model), timeout=timeout)
+
+    def rollback_serving(self, *, timeout: float | None = None) -> ServingState:
+        """Swap the serving and the previous collection back (never retried)."""
+        return self.invoke(rpc.ROLLBACK_SERVING, rpc.ROLLBACK_SERVING.request_type(), timeout=timeout)
+
+    def drop_previous(self, *, timeout: float | None = None) -> DropPreviousResult:
+        """Drop the collection a rollback would return to, for good (never retried)."""
+        return self.invoke(rpc.DROP_PREVIOUS, rpc.DROP_PREVIOUS.request_type(), timeout=timeout)
 
     def describe(
         self,

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from google.protobuf import message_factory
 from google.protobuf.message import Message
 
-from jepa_client import convert, diagnosis
+from jepa_client import convert, diagnosis, migration
 from jepa_client.results import IndexReport
 from jepa_client.v1 import describe_pb2, embedding_pb2, retrieval_pb2
 
@@ -62,6 +62,11 @@ GET_INDEX_STATS = rpc(retrieval_pb2, "RetrievalService", "GetIndexStats", idempo
 ANALYZE_INDEX = rpc(retrieval_pb2, "RetrievalService", "AnalyzeIndex", idempotent=True, to_result=diagnosis.analysis_event)
 DESCRIBE = rpc(describe_pb2, "DescribeService", "Describe", idempotent=True, to_result=convert.caption)
 DESCRIBE_STREAM = rpc(describe_pb2, "DescribeService", "DescribeStream", idempotent=False, to_result=convert.caption)
+MIGRATE = rpc(retrieval_pb2, "RetrievalService", "Migrate", idempotent=False, to_result=migration.migrate_event)
+GET_SERVING = rpc(retrieval_pb2, "RetrievalService", "GetServing", idempotent=True, to_result=migration.serving_state)
+SWITCH_SERVING = rpc(retrieval_pb2, "RetrievalService", "SwitchServing", idempotent=True, to_result=migration.serving_state)
+ROLLBACK_SERVING = rpc(retrieval_pb2, "RetrievalService", "RollbackServing", idempotent=False, to_result=migration.serving_state)
+DROP_PREVIOUS = rpc(retrieval_pb2, "RetrievalService", "DropPrevious", idempotent=False, to_result=migration.drop_previous_result)
 
 
 def index_videos(requests: convert.IndexRequests) -> Rpc[IndexReport]:

@@ -26,6 +26,7 @@ from jepa_server.backends.triton import TritonBackend
 from jepa_server.core.describe import Describer
 from jepa_server.core.diagnostics.analyzer import IndexAnalyzer
 from jepa_server.core.embedding import Embedder
+from jepa_server.core.migration import Migrator
 from jepa_server.core.registry import ModelRegistry, TextModel, VideoModel
 from jepa_server.core.retrieval import Retriever
 from jepa_server.http.app import HttpServer, build_http_app
@@ -82,6 +83,7 @@ class Gateway:
         )
         self.retriever = Retriever(self.embedder, self.index, settings)
         self.analyzer = IndexAnalyzer(self.retriever)
+        self.migrator = Migrator(self.retriever)
         self.describer = Describer(self.embedder)
         self.admission = Admission(settings.max_concurrent_requests)
         self.guard = RpcGuard(self.metrics, self.admission)
@@ -107,7 +109,7 @@ class Gateway:
         embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(
             build_embedding_servicer(self.embedder, self.guard), self.server
         )
-        retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(build_retrieval_servicer(self.retriever, self.analyzer, self.guard, self.settings), self.server)
+        retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(build_retrieval_servicer(self.retriever, self.analyzer, self.migrator, self.guard, self.settings), self.server)
         describe_pb2_grpc.add_DescribeServiceServicer_to_server(build_describe_servicer(self.describer, self.guard, self.settings), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)

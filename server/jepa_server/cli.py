@@ -1,4 +1,5 @@
-"""`jepa-serve`: run the local Triton, the gateway, or both; check a repository; run the demo.
+"""`jepa-serve`: run the local Triton, the gateway, or both; check a repository; run the demo;
+migrate a running gateway's index to a new model (a client of it, like `jepa migrate`).
 
 Models come from the export stage's own command (`jepa-export`); the two meet only through the
 model repository it writes.
@@ -12,6 +13,9 @@ import logging
 import sys
 from pathlib import Path
 
+from jepa_client import cli_migrate
+from jepa_client.cli import add_connection_options, count, run_command
+
 EXAMPLES = """examples:
   jepa-serve triton --repository artifacts/repository/cpu    # the bundled tritonserver, on the CPU
   jepa-serve serve --triton-url 127.0.0.1:8001               # the gateway in front of any Triton
@@ -19,6 +23,8 @@ EXAMPLES = """examples:
   jepa-serve check artifacts/repository/cpu                  # load it in the local Triton, one request per model
   jepa-serve demo --repository artifacts/repository/cpu --media artifacts/demo-media   # index, search, caption
   jepa-serve demo --serve                                    # ... then keep the search page up on http://127.0.0.1:8080/
+  jepa-serve migrate --to vljepa_video_v2 --queries q.jsonl  # re-index into a new model while searches go on, compare
+  jepa-serve migrate --switch-to vljepa_video_v2             # then --rollback, or --drop-old (docs/operating.md)
 Repositories are written by `jepa-export` (the [export] extra), demo media by `jepa-export demo-media`.
 Every gateway setting is also an environment variable with the prefix JEPA_ (e.g. JEPA_PORT, JEPA_LOG_LEVEL).
 """
@@ -63,11 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--results", type=Path, help="also write the results here as JSON")
     demo.add_argument("--http-port", dest="http_port", type=int, help="the search page's port (default 8080)")
     demo.add_argument("--serve", action="store_true", help="keep serving the indexed demo (search page, APIs) after the results, until Ctrl-C")
+    add_connection_options(cli_migrate.add_command(commands, count))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "migrate":
+        return run_command(parser, args)
     try:
         from jepa_server.settings import Settings
     except ImportError as error:

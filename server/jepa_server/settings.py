@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     # how long one check may take.
     index_health_interval_s: float = Field(5.0, gt=0)
     index_health_timeout_s: float = Field(2.0, gt=0)
+    # Model migration (docs/operating.md): the Milvus alias that names the collection taking calls
+    # without a model (gateways sharing an index must share it; "<alias>_previous" keeps the one a
+    # rollback returns to), and how long a gateway trusts what it last read of the alias: a switch
+    # made by another gateway is followed within this bound.
+    serving_alias: str = Field("jepa_serving", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+    serving_alias_ttl_s: float = Field(2.0, gt=0)
+    # After a switch, the migration waits this long (past every gateway's alias TTL and the writes
+    # in flight at the switch), then copies what still reached the old collection.
+    switch_settle_s: float = Field(5.0, ge=0)
 
     # Limits (each one is a clear error when exceeded)
     max_message_bytes: int = 64 * MIB

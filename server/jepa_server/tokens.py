@@ -21,9 +21,11 @@ from jepa_server.settings import Settings
 # token with every scope, so one added later is closed until given one.
 SCOPES: dict[str, tuple[str, ...]] = {
     "embed": ("EmbedVideo", "EmbedVideoStream", "EmbedText", "ListModels"),
-    "search": ("Search", "GetIndexStats", "GetMedia", "GetEmbeddingHealth", "AnalyzeIndex"),
+    "search": ("Search", "GetIndexStats", "GetMedia", "GetEmbeddingHealth", "AnalyzeIndex", "GetServing"),
     "index": ("IndexVideos", "DeleteVideos"),
     "describe": ("Describe", "DescribeStream"),
+    # Model migration changes what every caller searches, and drop-old deletes a collection for good.
+    "migrate": ("Migrate", "SwitchServing", "RollbackServing", "DropPrevious"),
 }
 MISSING_TOKEN = "authorization: missing or invalid bearer token (header 'authorization: Bearer <token>')"
 

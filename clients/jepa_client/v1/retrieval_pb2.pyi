@@ -386,3 +386,157 @@ class IndexDiagnosis(_message.Message):
     seconds: float
     notes: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., collection: _Optional[str] = ..., rows_total: _Optional[int] = ..., rows_analyzed: _Optional[int] = ..., sampled: _Optional[bool] = ..., videos_analyzed: _Optional[int] = ..., spectrum: _Optional[_Union[Spectrum, _Mapping]] = ..., nearest_neighbours: _Optional[_Union[NeighbourDistances, _Mapping]] = ..., duplicate_threshold: _Optional[float] = ..., duplicates: _Optional[_Iterable[_Union[DuplicateGroup, _Mapping]]] = ..., outlier_neighbours: _Optional[int] = ..., outlier_windows: _Optional[_Iterable[_Union[OutlierWindow, _Mapping]]] = ..., outlier_videos: _Optional[_Iterable[_Union[OutlierVideo, _Mapping]]] = ..., clusters: _Optional[_Iterable[_Union[Cluster, _Mapping]]] = ..., unclustered_windows: _Optional[int] = ..., coverage: _Optional[_Union[QueryCoverage, _Mapping]] = ..., drift: _Optional[_Union[Drift, _Mapping]] = ..., map: _Optional[_Iterable[_Union[MapPoint, _Mapping]]] = ..., seconds: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ComparisonQuery(_message.Message):
+    __slots__ = ("text", "relevant_ids")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    RELEVANT_IDS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    relevant_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, text: _Optional[str] = ..., relevant_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MigrateRequest(_message.Message):
+    __slots__ = ("to_model", "from_model", "queries", "top_k", "switch")
+    TO_MODEL_FIELD_NUMBER: _ClassVar[int]
+    FROM_MODEL_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_FIELD_NUMBER: _ClassVar[int]
+    to_model: str
+    from_model: str
+    queries: _containers.RepeatedCompositeFieldContainer[ComparisonQuery]
+    top_k: int
+    switch: bool
+    def __init__(self, to_model: _Optional[str] = ..., from_model: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[ComparisonQuery, _Mapping]]] = ..., top_k: _Optional[int] = ..., switch: _Optional[bool] = ...) -> None: ...
+
+class MigrateEvent(_message.Message):
+    __slots__ = ("progress", "report")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    progress: AnalysisProgress
+    report: MigrationReport
+    def __init__(self, progress: _Optional[_Union[AnalysisProgress, _Mapping]] = ..., report: _Optional[_Union[MigrationReport, _Mapping]] = ...) -> None: ...
+
+class FailedVideo(_message.Message):
+    __slots__ = ("id", "code", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    code: int
+    error: str
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class RecallSide(_message.Message):
+    __slots__ = ("model", "collection", "text_model", "measured", "recall_at_k")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    TEXT_MODEL_FIELD_NUMBER: _ClassVar[int]
+    MEASURED_FIELD_NUMBER: _ClassVar[int]
+    RECALL_AT_K_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelInfo
+    collection: str
+    text_model: str
+    measured: bool
+    recall_at_k: float
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., collection: _Optional[str] = ..., text_model: _Optional[str] = ..., measured: _Optional[bool] = ..., recall_at_k: _Optional[float] = ...) -> None: ...
+
+class RecallComparison(_message.Message):
+    __slots__ = ("top_k", "labelled_queries", "unlabelled_queries", "source", "target", "overlap_at_k", "notes")
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    LABELLED_QUERIES_FIELD_NUMBER: _ClassVar[int]
+    UNLABELLED_QUERIES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_AT_K_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    top_k: int
+    labelled_queries: int
+    unlabelled_queries: int
+    source: RecallSide
+    target: RecallSide
+    overlap_at_k: float
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, top_k: _Optional[int] = ..., labelled_queries: _Optional[int] = ..., unlabelled_queries: _Optional[int] = ..., source: _Optional[_Union[RecallSide, _Mapping]] = ..., target: _Optional[_Union[RecallSide, _Mapping]] = ..., overlap_at_k: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ServingState(_message.Message):
+    __slots__ = ("model", "collection", "switched", "previous_collection", "previous_model", "alias")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    SWITCHED_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_MODEL_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelInfo
+    collection: str
+    switched: bool
+    previous_collection: str
+    previous_model: str
+    alias: str
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., collection: _Optional[str] = ..., switched: _Optional[bool] = ..., previous_collection: _Optional[str] = ..., previous_model: _Optional[str] = ..., alias: _Optional[str] = ...) -> None: ...
+
+class MigrationReport(_message.Message):
+    __slots__ = ("source_model", "source_collection", "target_model", "target_collection", "source_videos", "copied", "up_to_date", "removed", "not_reindexable", "not_reindexable_ids", "failures", "failed", "passes", "comparison", "switched", "serving", "seconds", "notes")
+    SOURCE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_MODEL_FIELD_NUMBER: _ClassVar[int]
+    TARGET_COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_VIDEOS_FIELD_NUMBER: _ClassVar[int]
+    COPIED_FIELD_NUMBER: _ClassVar[int]
+    UP_TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    NOT_REINDEXABLE_FIELD_NUMBER: _ClassVar[int]
+    NOT_REINDEXABLE_IDS_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    PASSES_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_FIELD_NUMBER: _ClassVar[int]
+    SWITCHED_FIELD_NUMBER: _ClassVar[int]
+    SERVING_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    source_model: _common_pb2.ModelInfo
+    source_collection: str
+    target_model: _common_pb2.ModelInfo
+    target_collection: str
+    source_videos: int
+    copied: int
+    up_to_date: int
+    removed: int
+    not_reindexable: int
+    not_reindexable_ids: _containers.RepeatedScalarFieldContainer[str]
+    failures: int
+    failed: _containers.RepeatedCompositeFieldContainer[FailedVideo]
+    passes: int
+    comparison: RecallComparison
+    switched: bool
+    serving: ServingState
+    seconds: float
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, source_model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., source_collection: _Optional[str] = ..., target_model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., target_collection: _Optional[str] = ..., source_videos: _Optional[int] = ..., copied: _Optional[int] = ..., up_to_date: _Optional[int] = ..., removed: _Optional[int] = ..., not_reindexable: _Optional[int] = ..., not_reindexable_ids: _Optional[_Iterable[str]] = ..., failures: _Optional[int] = ..., failed: _Optional[_Iterable[_Union[FailedVideo, _Mapping]]] = ..., passes: _Optional[int] = ..., comparison: _Optional[_Union[RecallComparison, _Mapping]] = ..., switched: _Optional[bool] = ..., serving: _Optional[_Union[ServingState, _Mapping]] = ..., seconds: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetServingRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SwitchServingRequest(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    def __init__(self, model: _Optional[str] = ...) -> None: ...
+
+class RollbackServingRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DropPreviousRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DropPreviousResponse(_message.Message):
+    __slots__ = ("dropped_collection", "serving")
+    DROPPED_COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    SERVING_FIELD_NUMBER: _ClassVar[int]
+    dropped_collection: str
+    serving: ServingState
+    def __init__(self, dropped_collection: _Optional[str] = ..., serving: _Optional[_Union[ServingState, _Mapping]] = ...) -> None: ...

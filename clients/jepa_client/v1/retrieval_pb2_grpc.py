@@ -59,6 +59,31 @@ class RetrievalServiceStub:
                 request_serializer=jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexRequest.SerializeToString,
                 response_deserializer=jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexEvent.FromString,
                 _registered_method=True)
+        self.Migrate = channel.unary_stream(
+                '/jepa.v1.RetrievalService/Migrate',
+                request_serializer=jepa_dot_v1_dot_retrieval__pb2.MigrateRequest.SerializeToString,
+                response_deserializer=jepa_dot_v1_dot_retrieval__pb2.MigrateEvent.FromString,
+                _registered_method=True)
+        self.GetServing = channel.unary_unary(
+                '/jepa.v1.RetrievalService/GetServing',
+                request_serializer=jepa_dot_v1_dot_retrieval__pb2.GetServingRequest.SerializeToString,
+                response_deserializer=jepa_dot_v1_dot_retrieval__pb2.ServingState.FromString,
+                _registered_method=True)
+        self.SwitchServing = channel.unary_unary(
+                '/jepa.v1.RetrievalService/SwitchServing',
+                request_serializer=jepa_dot_v1_dot_retrieval__pb2.SwitchServingRequest.SerializeToString,
+                response_deserializer=jepa_dot_v1_dot_retrieval__pb2.ServingState.FromString,
+                _registered_method=True)
+        self.RollbackServing = channel.unary_unary(
+                '/jepa.v1.RetrievalService/RollbackServing',
+                request_serializer=jepa_dot_v1_dot_retrieval__pb2.RollbackServingRequest.SerializeToString,
+                response_deserializer=jepa_dot_v1_dot_retrieval__pb2.ServingState.FromString,
+                _registered_method=True)
+        self.DropPrevious = channel.unary_unary(
+                '/jepa.v1.RetrievalService/DropPrevious',
+                request_serializer=jepa_dot_v1_dot_retrieval__pb2.DropPreviousRequest.SerializeToString,
+                response_deserializer=jepa_dot_v1_dot_retrieval__pb2.DropPreviousResponse.FromString,
+                _registered_method=True)
 
 
 class RetrievalServiceServicer:
@@ -106,6 +131,52 @@ class RetrievalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Migrate(self, request, context):
+        """Model migration (docs/operating.md, "Migrating to a new model"). Calls that name no model go
+        to the serving collection: the one a Milvus alias points at, shared by every gateway of the
+        index (each follows a switch within its `serving_alias_ttl_s`), else the default video model's.
+
+        Re-indexes every video of the serving (or `from_model`'s) collection into `to_model`'s from
+        its stored source URI, keeping its metadata, while searches go on; a catch-up pass then mirrors
+        what was indexed or deleted meanwhile. Running it again resumes (videos up to date in the
+        target are skipped). Compares the recall of both collections on the request's queries, and
+        with `switch` points searches at the target when every video made it. Streams progress, then
+        one report. The migration lasts as long as the call: a cancelled one resumes when run again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetServing(self, request, context):
+        """Which collection takes calls that name no model, and which one a rollback returns to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SwitchServing(self, request, context):
+        """Points calls that name no model at `model`'s collection, atomically; the collection serving
+        until now is kept for a rollback. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackServing(self, request, context):
+        """Swaps the serving and the previous collection back (FAILED_PRECONDITION naming
+        previous_collection when there is none: never switched, or dropped).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropPrevious(self, request, context):
+        """Drops the previous collection (the one a rollback would return to), for good.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RetrievalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -133,6 +204,31 @@ def add_RetrievalServiceServicer_to_server(servicer, server):
                     servicer.AnalyzeIndex,
                     request_deserializer=jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexRequest.FromString,
                     response_serializer=jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexEvent.SerializeToString,
+            ),
+            'Migrate': grpc.unary_stream_rpc_method_handler(
+                    servicer.Migrate,
+                    request_deserializer=jepa_dot_v1_dot_retrieval__pb2.MigrateRequest.FromString,
+                    response_serializer=jepa_dot_v1_dot_retrieval__pb2.MigrateEvent.SerializeToString,
+            ),
+            'GetServing': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServing,
+                    request_deserializer=jepa_dot_v1_dot_retrieval__pb2.GetServingRequest.FromString,
+                    response_serializer=jepa_dot_v1_dot_retrieval__pb2.ServingState.SerializeToString,
+            ),
+            'SwitchServing': grpc.unary_unary_rpc_method_handler(
+                    servicer.SwitchServing,
+                    request_deserializer=jepa_dot_v1_dot_retrieval__pb2.SwitchServingRequest.FromString,
+                    response_serializer=jepa_dot_v1_dot_retrieval__pb2.ServingState.SerializeToString,
+            ),
+            'RollbackServing': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackServing,
+                    request_deserializer=jepa_dot_v1_dot_retrieval__pb2.RollbackServingRequest.FromString,
+                    response_serializer=jepa_dot_v1_dot_retrieval__pb2.ServingState.SerializeToString,
+            ),
+            'DropPrevious': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropPrevious,
+                    request_deserializer=jepa_dot_v1_dot_retrieval__pb2.DropPreviousRequest.FromString,
+                    response_serializer=jepa_dot_v1_dot_retrieval__pb2.DropPreviousResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +366,141 @@ class RetrievalService:
             '/jepa.v1.RetrievalService/AnalyzeIndex',
             jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexRequest.SerializeToString,
             jepa_dot_v1_dot_retrieval__pb2.AnalyzeIndexEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Migrate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/jepa.v1.RetrievalService/Migrate',
+            jepa_dot_v1_dot_retrieval__pb2.MigrateRequest.SerializeToString,
+            jepa_dot_v1_dot_retrieval__pb2.MigrateEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jepa.v1.RetrievalService/GetServing',
+            jepa_dot_v1_dot_retrieval__pb2.GetServingRequest.SerializeToString,
+            jepa_dot_v1_dot_retrieval__pb2.ServingState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SwitchServing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jepa.v1.RetrievalService/SwitchServing',
+            jepa_dot_v1_dot_retrieval__pb2.SwitchServingRequest.SerializeToString,
+            jepa_dot_v1_dot_retrieval__pb2.ServingState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackServing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jepa.v1.RetrievalService/RollbackServing',
+            jepa_dot_v1_dot_retrieval__pb2.RollbackServingRequest.SerializeToString,
+            jepa_dot_v1_dot_retrieval__pb2.ServingState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropPrevious(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jepa.v1.RetrievalService/DropPrevious',
+            jepa_dot_v1_dot_retrieval__pb2.DropPreviousRequest.SerializeToString,
+            jepa_dot_v1_dot_retrieval__pb2.DropPreviousResponse.FromString,
             options,
             channel_credentials,
             insecure,

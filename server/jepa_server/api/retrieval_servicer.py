@@ -1,4 +1,5 @@
-"""jepa.v1.RetrievalService: IndexVideos, Search, DeleteVideos, GetIndexStats, AnalyzeIndex."""
+"""jepa.v1.RetrievalService: IndexVideos, Search, DeleteVideos, GetIndexStats, AnalyzeIndex, and the model
+migration: Migrate, GetServing, SwitchServing, RollbackServing, DropPrevious."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from collections.abc import AsyncIterator
 
 import grpc
 import numpy as np
+from google.protobuf.message import Message
 
 from jepa_client.v1 import retrieval_pb2, retrieval_pb2_grpc
 from jepa_server.api import convert
 from jepa_server.api.guard import RpcGuard, time_remaining
 from jepa_server.api.status import status_of
-from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, TimeRange, fill_message
+from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, TimeRange, fill_message, from_message
+from jepa_client.migration import MigrateOptions
 from jepa_server.core.diagnostics.analyzer import IndexAnalyzer
+from jepa_server.core.migration import Migration, Migrator
 from jepa_server.core.retrieval import (
     IndexItem,
     IndexedVideo,
@@ -93,7 +97,18 @@ def analyze_options(request: retrieval_pb2.AnalyzeIndexRequest) -> AnalyzeOption
     )
 
 
-def build_retrieval_servicer(retriever: Retriever, analyzer: IndexAnalyzer, guard: RpcGuard, settings: Settings) -> retrieval_pb2_grpc.RetrievalServiceServicer:
+def _migration_report(migration: Migration) -> retrieval_pb2.MigrationReport:
+    message = retrieval_pb2.MigrationReport()
+    fill_message(message, migration.report)
+    for item in migration.failed:
+        code, error = status_of(item.error)
+        message.failed.add(id=item.video_id, code=code.value[0], error=error)
+    return message
+
+
+def build_retrieval_servicer(
+    retriever: Retriever, analyzer: IndexAnalyzer, migrator: Migrator, guard: RpcGuard, settings: Settings
+) -> retrieval_pb2_grpc.RetrievalServiceServicer:
     class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
         @guard.unary("IndexVideos")
         async def IndexVideos(
@@ -142,5 +157,29 @@ def build_retrieval_servicer(retriever: Retriever, analyzer: IndexAnalyzer, guar
                     yield retrieval_pb2.AnalyzeIndexEvent(progress=fill_message(retrieval_pb2.AnalysisProgress(), event))
                 else:
                     yield retrieval_pb2.AnalyzeIndexEvent(diagnosis=fill_message(retrieval_pb2.IndexDiagnosis(), event))
+
+        @guard.stream("Migrate")
+        async def Migrate(self, request: retrieval_pb2.MigrateRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[retrieval_pb2.MigrateEvent]:
+            async for event in migrator.migrate(from_message(MigrateOptions, request), time_remaining(context)):
+                if isinstance(event, AnalysisProgress):
+                    yield retrieval_pb2.MigrateEvent(progress=fill_message(retrieval_pb2.AnalysisProgress(), event))
+                else:
+                    yield retrieval_pb2.MigrateEvent(report=_migration_report(event))
+
+        @guard.unary("GetServing")
+        async def GetServing(self, request: retrieval_pb2.GetServingRequest, context: grpc.aio.ServicerContext) -> Message:
+            return fill_message(retrieval_pb2.ServingState(), await migrator.state())
+
+        @guard.unary("SwitchServing")
+        async def SwitchServing(self, request: retrieval_pb2.SwitchServingRequest, context: grpc.aio.ServicerContext) -> Message:
+            return fill_message(retrieval_pb2.ServingState(), await migrator.switch(request.model))
+
+        @guard.unary("RollbackServing")
+        async def RollbackServing(self, request: retrieval_pb2.RollbackServingRequest, context: grpc.aio.ServicerContext) -> Message:
+            return fill_message(retrieval_pb2.ServingState(), await migrator.rollback())
+
+        @guard.unary("DropPrevious")
+        async def DropPrevious(self, request: retrieval_pb2.DropPreviousRequest, context: grpc.aio.ServicerContext) -> Message:
+            return fill_message(retrieval_pb2.DropPreviousResponse(), await migrator.drop_previous())
 
     return RetrievalServicer()

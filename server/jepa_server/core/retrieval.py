@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterable, Iterable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,9 @@ from jepa_server.core.diagnostics.queries import QuerySample
 from jepa_server.core.embedding import Embedder, SamplingRequest
 from jepa_server.core.registry import ModelInfo, VideoModel
 from jepa_server.core.segmenter import segment_offline
+from jepa_server.core.serving import ServingAlias
 from jepa_server.core.sources import MediaUri, RequestVideo
-from jepa_server.errors import GatewayError, InvalidInput, LimitExceeded, ModelFailure, SpaceMismatch
+from jepa_server.errors import FailedPrecondition, GatewayError, InvalidInput, LimitExceeded, ModelFailure, SpaceMismatch
 from jepa_server.index.milvus import MAX_VIDEO_ID_CHARS, CollectionSpec, MilvusIndex, VideoHit, WindowRow, row_filter
 from jepa_server.settings import Settings
 
@@ -176,11 +177,32 @@ class Retriever:
         self.metrics = embedder.metrics
         # Recent text queries per collection, for the coverage diagnosis (empty unless opted in).
         self.queries = QuerySample(settings.query_sample_size)
+        self.serving = ServingAlias(index, settings.serving_alias, settings.serving_alias_ttl_s)
 
     @staticmethod
     def collection(model: VideoModel) -> CollectionSpec:
         info = model.info
         return CollectionSpec(model=info.name, version=info.version, dimension=info.dimension, embedding_space=info.embedding_space)
+
+    def model_writing(self, collection: str) -> VideoModel | None:
+        """The served video model whose collection this is."""
+        return next((model for model in self.embedder.registry.video.values() if self.collection(model).name == collection), None)
+
+    async def video_model(self, name: str) -> VideoModel:
+        """The model `name`; for "", the one whose collection serves (see `ServingAlias`), else the default."""
+        model = self.embedder.registry.video_model(name)
+        if name:
+            return model
+        collection = await self.serving.collection()
+        if collection is None or collection == self.collection(model).name:
+            return model
+        serving = self.model_writing(collection)
+        if serving is None:
+            raise FailedPrecondition(
+                "model", f"calls that name no model go to collection {collection} (alias {self.serving.alias}), which no served video "
+                "model writes: serve its model, name a model, or roll back (jepa-serve migrate --rollback)",
+            )
+        return serving
 
     def _checked_ids(self, video_ids: Sequence[str]) -> list[str]:
         if len(video_ids) > self.settings.max_ids:
@@ -192,7 +214,7 @@ class Retriever:
     async def index_video(self, item: IndexItem, timeout_s: float | None = None) -> IndexedVideo:
         """Embed every window of the video and replace the id's rows with them."""
         check_video_id(item.video_id, "id")
-        model = self.embedder.registry.video_model(item.model)
+        model = await self.video_model(item.model)
         embedded = await self.embedder.embed_video(item.source, item.sampling, model.info.name, timeout_s)
         windows = [
             WindowRow(span.index, span.start_seconds, span.end_seconds, vector)
@@ -206,9 +228,13 @@ class Retriever:
             await self.index.replace_video(spec, item.video_id, windows, metadata)
         return IndexedVideo(item.video_id, len(windows), embedded.duration_seconds, model, spec.name)
 
-    async def index_videos(self, items: AsyncIterable[IndexItem | FailedItem], timeout_s: float | None = None) -> list[IndexedVideo | FailedItem]:
+    async def index_videos(
+        self, items: AsyncIterable[IndexItem | FailedItem], timeout_s: float | None = None,
+        finished: Callable[[IndexedVideo | FailedItem], None] | None = None,
+    ) -> list[IndexedVideo | FailedItem]:
         """Index a batch, `index_concurrency` items at a time (reading `items` waits beyond), each
-        item's failure its own; items beyond `max_index_items` are refused, the rest still run."""
+        item's failure its own; items beyond `max_index_items` are refused, the rest still run.
+        `finished` hears of each item indexed (or failed) as it ends."""
         slots = asyncio.Semaphore(self.settings.index_concurrency)
         pending: list[asyncio.Future[IndexedVideo | FailedItem]] = []
         loop = asyncio.get_running_loop()
@@ -220,9 +246,12 @@ class Retriever:
 
         async def bounded(item: IndexItem) -> IndexedVideo | FailedItem:
             try:
-                return await self._index_outcome(item, timeout_s)
+                outcome = await self._index_outcome(item, timeout_s)
             finally:
                 slots.release()
+            if finished is not None:
+                finished(outcome)
+            return outcome
 
         try:
             async for item in items:
@@ -265,7 +294,7 @@ class Retriever:
         if top_k > self.settings.max_top_k:
             raise LimitExceeded("top_k", f"got {top_k}, the limit is {self.settings.max_top_k}")
         expression = row_filter(filter_text, self.settings.max_filter_chars)
-        model = self.embedder.registry.video_model(model_name)
+        model = await self.video_model(model_name)
         spec = self.collection(model)
         vector = await self._query_vector(query, model, spec, timeout_s)
         with self.metrics.stage("search"):
@@ -308,14 +337,14 @@ class Retriever:
         ids = self._checked_ids(video_ids)
         if not ids:
             raise InvalidInput("ids", "at least one id is required")
-        spec = self.collection(self.embedder.registry.video_model(model_name))
+        spec = self.collection(await self.video_model(model_name))
         with self.metrics.stage("index"):
             deleted = await self.index.delete_videos(spec, ids)
         await self._refresh_rows([spec])
         return deleted
 
     async def stats(self, model_name: str = "", video_ids: Sequence[str] = ()) -> IndexStats:
-        model = self.embedder.registry.video_model(model_name)
+        model = await self.video_model(model_name)
         spec = self.collection(model)
         stats = await self.index.stats(spec, self._checked_ids(video_ids))
         self.metrics.index_rows.labels(spec.name).set(stats.rows)

@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -594,29 +594,19 @@ class MilvusIndex:
             keep[np.random.default_rng(seed).choice(total, size=max_rows, replace=False)] = True
         chunks: list[ScannedWindows] = []
         position = 0
-        try:
-            while batch := await self._run(lambda client: iterator.next()):
-                # Rows written while the scan runs may go past the count taken first: not in the sample.
-                kept = [row for offset, row in enumerate(batch) if position + offset < total and keep[position + offset]]
-                chunks.append(_scanned(kept, total, spec.dimension, timestamped))  # arrays now: Python rows are 10x larger
-                position += len(batch)
-                progress(min(position, total), total)
-        finally:
-            await self._run(lambda client: iterator.close())
+        async for batch in self._batches(iterator):
+            # Rows written while the scan runs may go past the count taken first: not in the sample.
+            kept = [row for offset, row in enumerate(batch) if position + offset < total and keep[position + offset]]
+            chunks.append(_scanned(kept, total, spec.dimension, timestamped))  # arrays now: Python rows are 10x larger
+            position += len(batch)
+            progress(min(position, total), total)
         return _concatenated(chunks, total, spec.dimension, timestamped)
 
     async def source_uris(self, spec: CollectionSpec, video_ids: Sequence[str], key: str) -> dict[str, str]:
         """The `metadata[key]` string of each video that has one (where its file came from)."""
 
-        def job(client: MilvusClient) -> list[dict[str, Any]]:
-            if not video_ids or not self._open(client, spec, create=False):
-                return []
-            return client.query(
-                spec.name, filter=f"{_ids_expression(video_ids)} and window_index == 0", output_fields=["video_id", JSON_FIELD], consistency_level=READ_CONSISTENCY
-            )
-
-        rows = await self._run(job)
-        return {row["video_id"]: value for row in rows if isinstance(value := (row[JSON_FIELD] or {}).get(key), str)}
+        metadata = await self.video_metadata(spec, video_ids)
+        return {video_id: value for video_id, fields in metadata.items() if isinstance(value := fields.get(key), str)}
 
     async def stats(self, spec: CollectionSpec, video_ids: Sequence[str] = ()) -> CollectionStats:
         """Rows and videos of the collection, and which of `video_ids` it holds."""
@@ -654,3 +644,94 @@ class MilvusIndex:
 
         await asyncio.get_running_loop().run_in_executor(self._thread, job)
         self._thread.shutdown(wait=True)
+
+    # -- model migration (docs/operating.md): the serving alias, whole collections
+    async def _batches(self, iterator: Any) -> AsyncIterator[list[dict[str, Any]]]:
+        """The batches of a query iterator, each read by its own call on the index thread (other
+        calls go on in between); the iterator is closed however the loop ends."""
+        try:
+            while batch := await self._run(lambda client: iterator.next()):
+                yield batch
+        finally:
+            await self._run(lambda client: iterator.close())
+
+    async def video_versions(self, spec: CollectionSpec) -> dict[str, float]:
+        """Every video of the collection and when it was last written (its window 0's
+        `indexed_at`; NaN in a collection without timestamps)."""
+
+        def begin(client: MilvusClient) -> tuple[Any, bool]:
+            if not self._open(client, spec, create=False):
+                return None, False
+            timestamped = self._timestamped[spec.name]
+            fields = ["video_id", *([INGESTED_FIELD] if timestamped else [])]
+            iterator = client.query_iterator(
+                spec.name, batch_size=_SCAN_BATCH, filter="window_index == 0", output_fields=fields, consistency_level=READ_CONSISTENCY
+            )
+            return iterator, timestamped
+
+        iterator, timestamped = await self._run(begin)
+        versions: dict[str, float] = {}
+        if iterator is not None:
+            async for batch in self._batches(iterator):
+                versions.update((row["video_id"], float(row[INGESTED_FIELD]) if timestamped else float("nan")) for row in batch)
+        return versions
+
+    async def video_metadata(self, spec: CollectionSpec, video_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The metadata stored with each of the videos that the collection holds."""
+
+        def job(client: MilvusClient) -> list[dict[str, Any]]:
+            if not video_ids or not self._open(client, spec, create=False):
+                return []
+            return client.query(
+                spec.name, filter=f"{_ids_expression(video_ids)} and window_index == 0", output_fields=["video_id", JSON_FIELD], consistency_level=READ_CONSISTENCY
+            )
+
+        return {row["video_id"]: row[JSON_FIELD] or {} for row in await self._run(job)}
+
+    async def has_collection(self, name: str) -> bool:
+        return await self._run(lambda client: client.has_collection(name))
+
+    async def drop_collection(self, name: str) -> None:
+        """Drop a collection and every row in it, for good."""
+
+        def job(client: MilvusClient) -> None:
+            client.drop_collection(name)
+            self._ready.discard(name)
+            self._timestamped.pop(name, None)
+            self._index_types.pop(name, None)
+
+        await self._run(job)
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        """The collection `alias` points at (None: no such alias), read through DescribeCollection,
+        which resolves aliases on Milvus Lite and every server version alike (Milvus 2.3's
+        describe_alias fails outside the default database)."""
+
+        def job(client: MilvusClient) -> str | None:
+            return client.describe_collection(alias)["collection_name"] if client.has_collection(alias) else None
+
+        return await self._run(job)
+
+    async def point_alias(self, alias: str, collection: str) -> None:
+        """Point `alias` at `collection`, creating it: one atomic step for everyone who reads it."""
+
+        def job(client: MilvusClient) -> None:
+            if not client.has_collection(alias):
+                try:
+                    client.create_alias(collection, alias)
+                    return
+                except MilvusException:
+                    if not client.has_collection(alias):  # else another gateway created it meanwhile
+                        raise
+            client.alter_alias(collection, alias)
+
+        await self._run(job)
+
+    async def drop_alias(self, alias: str) -> None:
+        """Remove `alias` (none: nothing to do); the collection it pointed at stays."""
+
+        def job(client: MilvusClient) -> None:
+            if client.has_collection(alias):
+                client.drop_alias(alias)
+
+        await self._run(job)

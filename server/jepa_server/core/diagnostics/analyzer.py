@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 from jepa_client.diagnosis import (
@@ -34,6 +33,7 @@ from jepa_client.diagnosis import (
 from jepa_client.results import ModelInfo as ModelRecord
 
 from jepa_server.core.describe import CaptionDecoder
+from jepa_server.core.progress import ProgressChannel
 from jepa_server.core.diagnostics import space
 from jepa_server.core.diagnostics.queries import SampledQuery
 from jepa_server.core.registry import ModelInfo, VideoModel
@@ -56,33 +56,6 @@ _HISTOGRAM_BINS = 20
 _QUANTILES = (0, 5, 25, 50, 75, 95, 100)
 # Share of the whole analysis each stage ends at (progress).
 _READ_DONE, _MEASURED, _CAPTIONED = 0.35, 0.85, 0.95
-ResultT = TypeVar("ResultT")
-
-
-class ProgressChannel:
-    """Progress reported from any thread (the index thread, the analysis thread), read in order."""
-
-    def __init__(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._events: asyncio.Queue[AnalysisProgress] = asyncio.Queue()
-
-    def report(self, stage: str, fraction: float, detail: str = "") -> None:
-        self._loop.call_soon_threadsafe(self._events.put_nowait, AnalysisProgress(stage, round(min(1.0, fraction), 4), detail))
-
-    async def run(self, work: Awaitable[ResultT]) -> AsyncIterator[AnalysisProgress | ResultT]:
-        """Progress events while `work` runs, then its result; closing the iterator cancels the work."""
-        task = asyncio.ensure_future(work)
-        try:
-            while not task.done() or not self._events.empty():
-                getter = asyncio.ensure_future(self._events.get())
-                await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield getter.result()
-                else:
-                    getter.cancel()
-            yield task.result()
-        finally:
-            task.cancel()
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,16 +140,15 @@ class IndexAnalyzer:
         """Progress, then the diagnosis. Checks the request before the first event. `thumbnails`
         False skips reading the source files (the drift watch, which only sets metrics)."""
         checked = self._checked(options)
-        model = self.retriever.embedder.registry.video_model(options.model)
         expression = row_filter(options.filter, self.settings.max_filter_chars)
         channel = ProgressChannel()
-        return channel.run(self._diagnose(model, options, checked, expression, channel, timeout_s, thumbnails))
+        return channel.run(self._diagnose(options, checked, expression, channel, timeout_s, thumbnails))
 
     async def _diagnose(
-        self, model: VideoModel, options: AnalyzeOptions, checked: _Checked, expression: str, channel: ProgressChannel,
-        timeout_s: float | None, with_thumbnails: bool,
+        self, options: AnalyzeOptions, checked: _Checked, expression: str, channel: ProgressChannel, timeout_s: float | None, with_thumbnails: bool,
     ) -> IndexDiagnosis:
         started = time.perf_counter()
+        model = await self.retriever.video_model(options.model)  # "" = the serving one; an unknown model fails before any event
         spec = self.retriever.collection(model)
         channel.report("read", 0.0, f"counting rows of {spec.name}")
 
