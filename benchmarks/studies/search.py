@@ -152,8 +152,8 @@ def run(context: StudyContext) -> Path:
     sizes = settings.search_rows
     result = context.new_result(
         "search", "Search at size, filled through IndexVideos",
-        "How fast do IndexVideos fill each backend, how long does a restarted gateway take to serve again, and how long does "
-        + " and ".join(f"Search by text take at {rows:,} rows on {backend}" for backend, rows in sizes.items()) + "?",
+        "How fast does IndexVideos fill each backend, how soon does a restarted gateway serve again, and how long does Search "
+        "by text take at size (" + ", ".join(f"{rows:,} rows on {backend}" for backend, rows in sizes.items()) + ")?",
     )
     text = ExportedModels(preset=None, text=True).repository(settings.cache_dir)
     template = ExportedModels(preset="tiny", crop_size=64).repository(settings.cache_dir)
