@@ -64,8 +64,8 @@ _SCAN_BATCH = 2048
 _MAX_DELETE_KEYS = 2048
 _MAX_INSERT_ROWS = 4096  # rows of one insert call: ~7 MB at 384-d, well under gRPC's 64 MB
 # Reads see this gateway's own acknowledged writes (Session), and another gateway's within a time
-# tick (200 ms by default). Strong, the collections' level, waits for the next time tick on every
-# read: 200 ms a search on a Milvus server, where Session takes 3 ms (measured on 2.3.5).
+# tick (200 ms by default). Strong, the collections' level, makes every read on a Milvus server
+# wait for the next time tick.
 READ_CONSISTENCY = "Session"
 _COLLECTION_NOT_LOADED = 101  # Milvus error code: "collection ... is in state 'released'"
 # Build parameters Milvus needs for each index type when the settings give none (Milvus 2.3 has no
@@ -245,7 +245,8 @@ class MilvusIndex:
     ) -> None:
         """`index_type` "" follows the size: HNSW on a server; on Milvus Lite exact FLAT until a
         collection holds `ann_threshold_rows` rows, then IVF_FLAT (nlist 4·√rows), rebuilt once
-        by the seal that crosses it (Lite's FLAT costs 179 ms p50 a search at 100,000 rows)."""
+        by the seal that crosses it (Lite's FLAT costs 152 ms p50 a search at 100,000 rows, IVF_FLAT
+        45 ms: benchmarks/results/index.json)."""
         self.is_lite = not uri.startswith(_SERVER_SCHEMES)
         if self.is_lite and not uri.endswith(".db"):
             raise ValueError(f"index_uri: got {uri!r}; need a Milvus Lite path ending in .db or an http(s):// Milvus URI")
@@ -394,7 +395,7 @@ class MilvusIndex:
         acknowledged the rows.
 
         Group commit: writes that arrive while the index thread is busy join one upsert-and-delete
-        (Milvus Lite's delete costs 20 ms at 6,000 rows whatever it deletes, and grows with the
+        (a Milvus Lite delete scans the collection whatever it deletes, so it grows with the
         collection). A re-indexed id cut short by a crash may keep its old windows beyond the new
         ones' count until it is written again. A video never has more than `max_windows` windows: raise it over an existing
         index, never lower it, or re-indexing leaves the windows beyond."""
@@ -438,7 +439,7 @@ class MilvusIndex:
             # Upsert by primary key (`<video_id>#<window>`), then delete the keys of windows the
             # new version lacks: two gateways rewriting one id at once (a retry beside the first
             # attempt) cannot leave a key twice, and nothing queries first (a delete by video_id
-            # makes a Milvus server query at a time tick: 200 ms; by key it takes 12 ms).
+            # makes a Milvus server query at a time tick before it deletes; by key it does not).
             chunk: list[dict[str, Any]] = []
             for rows in latest.values():  # a video's rows never span two upserts
                 if chunk and len(chunk) + len(rows) > _MAX_INSERT_ROWS:
