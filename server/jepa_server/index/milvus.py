@@ -4,8 +4,8 @@
 process), `http(s)://host:port[/database]` a Milvus standalone or cluster (the database, created on
 first use, keeps deployments or tenants apart on one server); the calls are the same. pymilvus is
 synchronous and Milvus Lite lets one process hold a file, so the gateway keeps one client and runs
-every call on one dedicated thread. That thread also orders the writes: re-indexing a video is a
-delete and an insert with nothing in between.
+every call on one dedicated thread. That thread also orders the writes: re-indexing a video is an
+upsert of its windows and a delete of the keys it no longer has, with nothing in between.
 
 Consistency: reads are Session-consistent (READ_CONSISTENCY): a gateway reads its own writes.
 
@@ -194,8 +194,12 @@ def _row_key(video_id: str, window_index: int) -> str:
     return f"{video_id}#{window_index}"
 
 
+def _in_expression(field: str, values: Sequence[str]) -> str:
+    return f"{field} in [{', '.join(string_literal(value) for value in values)}]"
+
+
 def _ids_expression(video_ids: Sequence[str]) -> str:
-    return f"video_id in [{', '.join(string_literal(video_id) for video_id in video_ids)}]"
+    return _in_expression("video_id", video_ids)
 
 
 def _scanned(rows: list[dict[str, Any]], total: int, dimension: int, timestamped: bool) -> ScannedWindows:
@@ -258,7 +262,7 @@ class MilvusIndex:
         self.backend = "milvus-lite" if self.is_lite else "milvus"
         self.follows_size = not index_type
         self.index_type = index_type or ("FLAT" if self.is_lite else "HNSW")  # what new collections get
-        self.build_params = dict(build_params or {})
+        self.build_params = dict(build_params or _DEFAULT_BUILD.get(self.index_type, {}))
         self.search_params = dict(search_params or {})
         self.ann_threshold_rows = ann_threshold_rows
         self._index_types: dict[str, str] = {}  # per open collection, as Milvus describes it
@@ -319,14 +323,14 @@ class MilvusIndex:
             if not create:
                 return False
             try:
-                index_params = self._index_params(client, self.index_type, self.build_params or _DEFAULT_BUILD.get(self.index_type, {}))
+                index_params = self._index_params(client, self.index_type, self.build_params)
                 client.create_collection(name, schema=self._schema(spec), index_params=index_params, consistency_level="Strong")
             except MilvusException:
                 if not client.has_collection(name):  # another gateway may have created it first
                     raise
         if not (indexes := client.list_indexes(name)):
             # Servers before Milvus 2.4 take the index out of CreateCollection without building it.
-            client.create_index(name, self._index_params(client, self.index_type, self.build_params or _DEFAULT_BUILD.get(self.index_type, {})))
+            client.create_index(name, self._index_params(client, self.index_type, self.build_params))
             indexes = client.list_indexes(name)
         self._index_types[name] = client.describe_index(name, indexes[0])["index_type"]
         client.load_collection(name)
@@ -369,7 +373,7 @@ class MilvusIndex:
 
     def _search_params(self, name: str, limit: int) -> dict[str, int]:
         index_type = self._index_types.get(name, self.index_type)
-        params = self.search_params or dict(_DEFAULT_SEARCH.get(index_type, {}))
+        params = dict(self.search_params or _DEFAULT_SEARCH.get(index_type, {}))
         if index_type == "HNSW":
             params["ef"] = max(params.get("ef", 0), limit)  # Milvus refuses ef below the limit
         return params
@@ -397,8 +401,8 @@ class MilvusIndex:
         Group commit: writes that arrive while the index thread is busy join one upsert-and-delete
         (a Milvus Lite delete scans the collection whatever it deletes, so it grows with the
         collection). A re-indexed id cut short by a crash may keep its old windows beyond the new
-        ones' count until it is written again. A video never has more than `max_windows` windows: raise it over an existing
-        index, never lower it, or re-indexing leaves the windows beyond."""
+        ones' count until it is written again. A video never has more than `max_windows` windows:
+        raise it over an existing index, never lower it, or re-indexing leaves the windows beyond."""
         rows = [
             {
                 "id": _row_key(video_id, window.window_index),
@@ -454,7 +458,7 @@ class MilvusIndex:
                 for window in sorted(set(range(self.max_windows)) - {row["window_index"] for row in rows})
             ]
             for start in range(0, len(stale), _MAX_DELETE_KEYS):
-                client.delete(spec.name, filter=f"id in [{', '.join(string_literal(key) for key in stale[start : start + _MAX_DELETE_KEYS])}]")
+                client.delete(spec.name, filter=_in_expression("id", stale[start : start + _MAX_DELETE_KEYS]))
 
         failure: BaseException | None = None
         try:
