@@ -28,6 +28,7 @@ from jepa_client.migration import (
     ServingState,
 )
 from jepa_client.options import DEFAULT_ADDRESS, ClientOptions, TlsOptions
+from jepa_client.planning import GoalEmbedding, Observation, Plan, PlanIteration, PlanOptions, PlanStep, WorldModelInfo
 from jepa_client.results import (
     Caption,
     DeleteResult,
@@ -59,6 +60,7 @@ __all__ = [
     "DeleteResult",
     "DropPreviousResult",
     "FailedPreconditionError",
+    "GoalEmbedding",
     "IndexDiagnosis",
     "IndexItem",
     "IndexReport",
@@ -71,7 +73,12 @@ __all__ = [
     "MigrationReport",
     "ModelInfo",
     "NotFoundError",
+    "Observation",
     "PermissionDeniedError",
+    "Plan",
+    "PlanIteration",
+    "PlanOptions",
+    "PlanStep",
     "RecallComparison",
     "ResourceExhaustedError",
     "RetryPolicy",
@@ -87,4 +94,5 @@ __all__ = [
     "UnimplementedError",
     "VideoEmbedding",
     "WindowEmbedding",
+    "WorldModelInfo",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from types import TracebackType
 
 import grpc
@@ -17,6 +17,7 @@ from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnos
 from jepa_client.errors import error_from_rpc
 from jepa_client.migration import DropPreviousResult, MigrateOptions, MigrationReport, ServingState, migrate_request
 from jepa_client.options import ClientOptions
+from jepa_client.planning import GoalEmbedding, ImageInput, Observation, Plan, PlanIteration, PlanOptions, PlanStep, async_stream_requests, plan_request
 from jepa_client.results import Caption, DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
 from jepa_client.rpc import ResultT, Rpc
 
@@ -135,7 +136,9 @@ class AsyncClient(ClientBase):
         """See `Client.index_stats`."""
         return await self.invoke(rpc.GET_INDEX_STATS, convert.stats_request(model, ids), timeout=timeout)
 
-    async def stream(self, method: Rpc[ResultT], request: Message, *, timeout: float | None = None) -> AsyncIterator[ResultT]:
+    async def stream(
+        self, method: Rpc[ResultT], request: Message | AsyncIterable[Message], *, timeout: float | None = None
+    ) -> AsyncIterator[ResultT]:
         """See `Client.stream`."""
         call, attempts = self._start(method, timeout)
         responses = call(request, timeout=attempts.remaining(), metadata=self._metadata)
@@ -200,6 +203,34 @@ class AsyncClient(ClientBase):
         )
         async for caption in self.stream(rpc.DESCRIBE, request, timeout=timeout):
             yield caption
+
+    async def plan(
+        self,
+        observation: Observation,
+        goal: ImageInput | GoalEmbedding,
+        options: PlanOptions | None = None,
+        *,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> AsyncIterator[PlanIteration | Plan]:
+        """See `Client.plan`; image files are read off the event loop."""
+        request = await asyncio.to_thread(plan_request, observation, goal, options, model)
+        async for event in self.stream(rpc.PLAN, request, timeout=timeout):
+            yield event
+
+    async def plan_stream(
+        self,
+        goal: ImageInput | GoalEmbedding,
+        observations: AsyncIterable[Observation] | Iterable[Observation],
+        options: PlanOptions | None = None,
+        *,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> AsyncIterator[PlanStep]:
+        """See `Client.plan_stream`; `observations` may be an async iterable (e.g. fed by an
+        asyncio.Queue as the robot moves)."""
+        async for step in self.stream(rpc.PLAN_STREAM, async_stream_requests(observations, goal, options, model), timeout=timeout):
+            yield step
 
     async def close(self) -> None:
         await self._channel.close()

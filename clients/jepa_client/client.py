@@ -16,6 +16,7 @@ from jepa_client.diagnosis import AnalysisProgress, AnalyzeOptions, IndexDiagnos
 from jepa_client.errors import error_from_rpc
 from jepa_client.migration import DropPreviousResult, MigrateOptions, MigrationReport, ServingState, migrate_request
 from jepa_client.options import ClientOptions
+from jepa_client.planning import GoalEmbedding, ImageInput, Observation, Plan, PlanIteration, PlanOptions, PlanStep, plan_request, stream_requests
 from jepa_client.results import Caption, DeleteResult, IndexReport, IndexStats, ModelInfo, SearchResults, TextEmbeddings, VideoEmbedding
 from jepa_client.rpc import ResultT, Rpc
 
@@ -217,6 +218,34 @@ class Client(ClientBase):
             ),
         )
         return self.stream(rpc.DESCRIBE, request, timeout=timeout)
+
+    def plan(
+        self,
+        observation: Observation,
+        goal: ImageInput | GoalEmbedding,
+        options: PlanOptions | None = None,
+        *,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> Iterator[PlanIteration | Plan]:
+        """Plan actions from `observation` towards `goal` (an image, or a plan's `goal_embedding`):
+        one `PlanIteration` per CEM iteration as the server runs it, then the `Plan`. Leaving the
+        loop early cancels the search on the server."""
+        return self.stream(rpc.PLAN, plan_request(observation, goal, options, model), timeout=timeout)
+
+    def plan_stream(
+        self,
+        goal: ImageInput | GoalEmbedding,
+        observations: Iterable[Observation],
+        options: PlanOptions | None = None,
+        *,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> Iterator[PlanStep]:
+        """Closed-loop MPC: one `PlanStep` per observation, each warm-started from the last plan.
+        `observations` is read as the call goes, so it may wait for the robot: e.g.
+        `iter(queue.get, None)` over a queue that gets each observation after its step's action ran."""
+        return self.stream(rpc.PLAN_STREAM, stream_requests(observations, goal, options, model), timeout=timeout)
 
     def close(self) -> None:
         self._channel.close()

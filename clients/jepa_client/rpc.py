@@ -13,9 +13,9 @@ from typing import Any, Generic, TypeVar
 from google.protobuf import message_factory
 from google.protobuf.message import Message
 
-from jepa_client import convert, diagnosis, migration
+from jepa_client import convert, diagnosis, migration, planning
 from jepa_client.results import IndexReport
-from jepa_client.v1 import describe_pb2, embedding_pb2, retrieval_pb2
+from jepa_client.v1 import describe_pb2, embedding_pb2, planning_pb2, retrieval_pb2
 
 ResultT = TypeVar("ResultT")
 
@@ -67,6 +67,9 @@ GET_SERVING = rpc(retrieval_pb2, "RetrievalService", "GetServing", idempotent=Tr
 SWITCH_SERVING = rpc(retrieval_pb2, "RetrievalService", "SwitchServing", idempotent=True, to_result=migration.serving_state)
 ROLLBACK_SERVING = rpc(retrieval_pb2, "RetrievalService", "RollbackServing", idempotent=False, to_result=migration.serving_state)
 DROP_PREVIOUS = rpc(retrieval_pb2, "RetrievalService", "DropPrevious", idempotent=False, to_result=migration.drop_previous_result)
+PLAN = rpc(planning_pb2, "PlanService", "Plan", idempotent=True, to_result=planning.plan_event)
+# Each observation answers with an action the robot executes: a broken stream is never resent.
+PLAN_STREAM = rpc(planning_pb2, "PlanService", "PlanStream", idempotent=False, to_result=planning.plan_step)
 
 
 def index_videos(requests: convert.IndexRequests) -> Rpc[IndexReport]:

@@ -4,11 +4,12 @@ stage imports the other."""
 
 from jepa_media.errors import FieldError, InvalidVideo, VideoLimitExceeded
 from jepa_media.pixels import ClipGeometry, normalise, resize_and_crop
-from jepa_media.video import DecodeLimits, PreparedVideo, RawFrames, SamplingPlan, WindowSpan, prepare_video
+from jepa_media.video import DecodeLimits, EncodedImage, PreparedVideo, RawFrames, SamplingPlan, WindowSpan, prepare_video
 
 __all__ = [
     "ClipGeometry",
     "DecodeLimits",
+    "EncodedImage",
     "FieldError",
     "InvalidVideo",
     "PreparedVideo",

@@ -50,6 +50,14 @@ class RawFrames:
 
 
 @dataclass(frozen=True)
+class EncodedImage:
+    """One still image as file bytes (PNG, JPEG, anything FFmpeg decodes): an observation of a
+    world model. Prepared as a one-frame video."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
 class WindowSpan:
     index: int
     start_seconds: float
@@ -127,6 +135,20 @@ def _open_container(source: bytes | Path, field: str) -> av.container.InputConta
         return av.open(opened, mode="r", **OPEN_OPTIONS)
     except (av.error.FFmpegError, OSError, ValueError) as error:
         raise InvalidVideo(field, f"not a decodable video container ({error})") from error
+
+
+def _decode_image(image: EncodedImage, limits: DecodeLimits, field: str) -> RawFrames:
+    with _open_container(image.data, field) as container:
+        if not container.streams.video:
+            raise InvalidVideo(field, "not an image: no picture stream")
+        try:
+            frame = next(container.decode(video=0), None)
+        except av.error.FFmpegError as error:
+            raise InvalidVideo(field, f"cannot decode the image ({error})") from error
+    if frame is None:
+        raise InvalidVideo(field, "the image has no decodable picture")
+    _check_frame_size(field, frame.width, frame.height, limits)
+    return RawFrames(frame.to_ndarray(format="rgb24").tobytes(), 1, frame.height, frame.width)
 
 
 def _sample_encoded(source: bytes | Path, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits, field: str) -> _SampledFrames:
@@ -226,10 +248,12 @@ def _cut_windows(sampled: _SampledFrames, plan: SamplingPlan) -> tuple[np.ndarra
 
 
 def prepare_video(
-    source: bytes | Path | RawFrames, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits, field: str = "video"
+    source: bytes | Path | RawFrames | EncodedImage, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits, field: str = "video"
 ) -> PreparedVideo:
     """Decode, sample, cut into windows and normalise; errors name `field` (the caller's name for
     the video, e.g. the request field it came in)."""
+    if isinstance(source, EncodedImage):
+        source = _decode_image(source, limits, field)
     if isinstance(source, RawFrames):
         sampled = _sample_raw(source, geometry, plan, limits, field)
     else:

@@ -14,19 +14,21 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from jepa_client.v1 import describe_pb2, describe_pb2_grpc, embedding_pb2, embedding_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
+from jepa_client.v1 import describe_pb2, describe_pb2_grpc, embedding_pb2, embedding_pb2_grpc, planning_pb2, planning_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
 from jepa_server.admission import Admission
 from jepa_server.api.auth import TokenAuthInterceptor, exempt_prefixes
 from jepa_server.api.decoding import RequestDecodingInterceptor
 from jepa_server.api.describe_servicer import build_describe_servicer
 from jepa_server.api.embedding_servicer import build_embedding_servicer
 from jepa_server.api.guard import RpcGuard
+from jepa_server.api.planning_servicer import build_planning_servicer
 from jepa_server.api.retrieval_servicer import build_retrieval_servicer
 from jepa_server.backends.triton import TritonBackend
 from jepa_server.core.describe import Describer
 from jepa_server.core.diagnostics.analyzer import IndexAnalyzer
 from jepa_server.core.embedding import Embedder
 from jepa_server.core.migration import Migrator
+from jepa_server.core.planning import Planner
 from jepa_server.core.registry import ModelRegistry, TextModel, VideoModel
 from jepa_server.core.retrieval import Retriever
 from jepa_server.http.app import HttpServer, build_http_app
@@ -48,6 +50,7 @@ SERVICE_NAMES = (
     embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name,
     RETRIEVAL_SERVICE,
     describe_pb2.DESCRIPTOR.services_by_name["DescribeService"].full_name,
+    planning_pb2.DESCRIPTOR.services_by_name["PlanService"].full_name,
 )
 
 
@@ -63,6 +66,7 @@ class _NotReadyRegistry(ModelRegistry):
         raise self.reason
 
     text_model = video_model
+    world_model = video_model
 
     def decoder_for(self, video: VideoModel) -> NoReturn:
         raise self.reason
@@ -85,6 +89,7 @@ class Gateway:
         self.analyzer = IndexAnalyzer(self.retriever)
         self.migrator = Migrator(self.retriever)
         self.describer = Describer(self.embedder)
+        self.planner = Planner(self.embedder)
         self.admission = Admission(settings.max_concurrent_requests)
         self.guard = RpcGuard(self.metrics, self.admission)
         self.health = health.aio.HealthServicer()
@@ -111,6 +116,7 @@ class Gateway:
         )
         retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(build_retrieval_servicer(self.retriever, self.analyzer, self.migrator, self.guard, self.settings), self.server)
         describe_pb2_grpc.add_DescribeServiceServicer_to_server(build_describe_servicer(self.describer, self.guard, self.settings), self.server)
+        planning_pb2_grpc.add_PlanServiceServicer_to_server(build_planning_servicer(self.planner, self.guard), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
         address = f"{self.settings.host}:{self.settings.port}"
@@ -192,7 +198,7 @@ class Gateway:
         if self.settings.warmup:
             await self._warm_up(registry)
         self.embedder.registry = registry
-        log.info("models: video %s, text %s", sorted(registry.video), sorted(registry.text))
+        log.info("models: video %s, text %s, world %s", sorted(registry.video), sorted(registry.text), sorted(registry.worlds))
 
     async def _warm_up(self, registry: ModelRegistry) -> None:
         model: VideoModel | TextModel

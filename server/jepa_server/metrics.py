@@ -105,6 +105,10 @@ class GatewayMetrics:
         self.index_drift_share_change = Gauge(
             "jepa_index_drift_share_change", "Largest change of one cluster's share of the rows between the two ranges", ["collection"], registry=self.registry
         )
+        # PlanService: action sequences rolled out (every CEM sample, and each returned plan's own
+        # rollout), by where the rollout ran (triton: world_rollout, gateway: world_predictor steps).
+        self.plan_rollouts = Counter("jepa_plan_rollouts", "Action sequences rolled out by the world model", ["rollout"], registry=self.registry)
+        self.plan_iterations = Counter("jepa_plan_iterations", "CEM iterations finished", registry=self.registry)
         self.embedding_health = EmbeddingHealth(health_window)
         self.registry.register(self.embedding_health)
 

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     # Token sequences are padded to a multiple of this, so that requests of similar lengths batch.
     token_bucket: int = 16
 
+    # Planning (PlanService, docs/world-model.md). Where a plan's auto-regressive rollouts run:
+    # "triton" one world_rollout call per CEM iteration, "gateway" the gateway drives world_predictor
+    # once per horizon step, "auto" world_rollout when the world model has one (the cpu target).
+    plan_rollout: Literal["auto", "triton", "gateway"] = "auto"
+    # samples x horizon of one CEM iteration: the predictor steps one iteration asks Triton for.
+    plan_max_rollout_steps: int = Field(16_384, ge=1)
+    plan_max_iterations: int = Field(50, ge=1)
+
     # On SIGTERM the gateway stops taking calls and gives in-flight ones this long to finish.
     shutdown_grace_s: float = Field(10.0, ge=0)
 

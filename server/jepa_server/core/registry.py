@@ -11,9 +11,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from jepa_media import ClipGeometry
 
 from jepa_server.backends.triton import ServedModel
+from jepa_server.core.cem import CEMSettings
 from jepa_server.errors import InvalidInput, MalformedRepository, NotFound, SpaceMismatch
 from jepa_server.text.tokenizer import TextTokenizer
 
@@ -23,6 +26,9 @@ TEXT_OUTPUTS = {"text_encoder": "text_embedding"}
 DECODER_ROLE = "text_decoder"
 VIDEO_INPUT = "pixel_values_videos"
 MATRYOSHKA = "jepa.matryoshka_dimensions"
+# A world model (docs/world-model.md): one encoder and one or both ways to roll out, one world_space.
+WORLD_ENCODER, WORLD_ROLLOUT, WORLD_PREDICTOR = "world_encoder", "world_rollout", "world_predictor"
+WORLD_ROLES = (WORLD_ENCODER, WORLD_ROLLOUT, WORLD_PREDICTOR)
 FORMAT_DOC = "docs/repository-format.md"
 
 
@@ -50,14 +56,18 @@ class _Parameters:
             raise self._malformed(key, f"an integer of at least {minimum}")
         return value
 
-    def three_floats(self, key: str) -> tuple[float, float, float]:
+    def floats(self, key: str, count: int) -> tuple[float, ...]:
         try:
             values = tuple(float(value) for value in self.text(key).split(","))
         except ValueError as error:
-            raise self._malformed(key, "3 comma-separated floats") from error
-        if len(values) != 3:
-            raise self._malformed(key, "3 comma-separated floats")
+            raise self._malformed(key, f"{count} comma-separated floats") from error
+        if len(values) != count:
+            raise self._malformed(key, f"{count} comma-separated floats")
         return values
+
+    def three_floats(self, key: str) -> tuple[float, float, float]:
+        first, second, third = self.floats(key, 3)
+        return first, second, third
 
     def dimensions(self, key: str, full: int) -> tuple[int, ...]:
         """An optional list of sizes below `full` (absent: none)."""
@@ -171,6 +181,85 @@ def _decoder_model(served: ServedModel, repository: Path) -> DecoderModel:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class WorldModel:
+    """A served world model: what the planner needs to encode images, roll actions out and bound them."""
+
+    world_space: str
+    encoder: ServedModel
+    # world_rollout (the whole horizon inside Triton) and/or world_predictor (one step, driven by the gateway).
+    rollout: ServedModel | None
+    predictor: ServedModel | None
+    # One image: frames_per_clip 1, short side to crop_size, the encoder's mean and std.
+    geometry: ClipGeometry
+    tokens: int
+    token_dim: int
+    max_horizon: int
+    max_action: np.ndarray  # (A,)
+    state_low: np.ndarray  # (A,)
+    state_high: np.ndarray  # (A,)
+    # The checkpoint's recommended CEM settings (jepa.plan_defaults), under a request's own.
+    plan_defaults: dict[str, float]
+
+    @property
+    def action_dim(self) -> int:
+        return int(self.max_action.size)
+
+
+def _plan_defaults(parameters: _Parameters, key: str = "jepa.plan_defaults") -> dict[str, float]:
+    text = parameters.served.parameters.get(key, "")
+    try:
+        defaults = json.loads(text) if text else {}
+        CEMSettings.model_validate(defaults)
+    except ValueError as error:  # JSONDecodeError and pydantic's ValidationError are ValueErrors
+        raise parameters._malformed(key, f"a JSON object of CEM settings ({', '.join(CEMSettings.model_fields)})") from error
+    if set(defaults) - set(CEMSettings.model_fields):
+        raise parameters._malformed(key, f"a JSON object of CEM settings ({', '.join(CEMSettings.model_fields)})")
+    return defaults
+
+
+def _world_model(world_space: str, parts: dict[str, ServedModel]) -> WorldModel:
+    encoder = parts.get(WORLD_ENCODER)
+    stepper = parts.get(WORLD_ROLLOUT) or parts.get(WORLD_PREDICTOR)
+    if encoder is None or stepper is None:
+        served = ", ".join(f"{role} {model.name}" for role, model in sorted(parts.items()))
+        raise MalformedRepository(
+            f"world_space {world_space}", f"a world model needs a {WORLD_ENCODER} and a {WORLD_ROLLOUT} or {WORLD_PREDICTOR}; Triton serves {served}"
+        )
+    pixels, actions = _Parameters(encoder), _Parameters(stepper)
+    crop_size = pixels.integer("jepa.crop_size", 1)
+    action_dim = actions.integer("jepa.action_dim", 1)
+    return WorldModel(
+        world_space=world_space,
+        encoder=encoder,
+        rollout=parts.get(WORLD_ROLLOUT),
+        predictor=parts.get(WORLD_PREDICTOR),
+        geometry=ClipGeometry(
+            frames_per_clip=1, crop_size=crop_size, resize_short_side=crop_size, tubelet_size=1,
+            image_mean=pixels.three_floats("jepa.image_mean"), image_std=pixels.three_floats("jepa.image_std"),
+        ),
+        tokens=actions.integer("jepa.tokens", 1),
+        token_dim=actions.integer("jepa.token_dim", 1),
+        max_horizon=actions.integer("jepa.max_horizon", 1),
+        max_action=np.asarray(actions.floats("jepa.max_action", action_dim), dtype=np.float32),
+        state_low=np.asarray(actions.floats("jepa.state_low", action_dim), dtype=np.float32),
+        state_high=np.asarray(actions.floats("jepa.state_high", action_dim), dtype=np.float32),
+        plan_defaults=_plan_defaults(_Parameters(parts[WORLD_ROLLOUT])) if WORLD_ROLLOUT in parts else {},
+    )
+
+
+def _world_models(served: dict[str, ServedModel]) -> dict[str, WorldModel]:
+    """World models by world_space, from the models whose role is one of WORLD_ROLES."""
+    spaces: dict[str, dict[str, ServedModel]] = {}
+    for model in served.values():
+        if model.role in WORLD_ROLES:
+            parts = spaces.setdefault(_Parameters(model).text("jepa.world_space"), {})
+            if model.role in parts:
+                raise MalformedRepository(f"model {model.name}", f"{parts[model.role].name} is the {model.role} of the same world_space already")
+            parts[model.role] = model
+    return {space: _world_model(space, parts) for space, parts in spaces.items()}
+
+
 class ModelRegistry:
     """Built once from Triton's repository at start-up (and again when Triton comes back)."""
 
@@ -182,6 +271,7 @@ class ModelRegistry:
         self.decoders: dict[str, DecoderModel] = {
             name: _decoder_model(model, repository) for name, model in served.items() if model.role == DECODER_ROLE
         }
+        self.worlds: dict[str, WorldModel] = _world_models(served)
         self.default_video = default_video or self._first_by_role(self.video, ("video_pipeline", "video_encoder"))
         self.default_text = default_text or self._first_by_role(self.text, ("text_encoder",))
 
@@ -198,6 +288,13 @@ class ModelRegistry:
 
     def text_model(self, name: str) -> TextModel:
         return self._lookup(self.text, name or self.default_text, "text")
+
+    def world_model(self, name: str) -> WorldModel:
+        """The world model of a world_space or of an encoder name ("" = the first world_space)."""
+        by_encoder = {world.encoder.name: world for world in self.worlds.values()}
+        if name in by_encoder:
+            return by_encoder[name]
+        return self._lookup(self.worlds, name or min(self.worlds, default=""), "world")
 
     def models(self) -> list[ModelInfo]:
         """Every video and text model, as callers see them."""

@@ -46,11 +46,11 @@ class VideoPreparer:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._pool, _warm) for _ in range(self.workers)))
 
-    async def prepare(self, source: VideoSource, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> PreparedVideo:
+    async def prepare(self, source: VideoSource, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits, field: str = "") -> PreparedVideo:
         async with self._slots:
             pool = self._pool
             try:
-                return await asyncio.get_running_loop().run_in_executor(pool, prepare_video, source, geometry, plan, limits)
+                return await asyncio.get_running_loop().run_in_executor(pool, prepare_video, source, geometry, plan, limits, field)
             except BrokenProcessPool as error:
                 if self._pool is pool:  # the first call to notice replaces the pool
                     pool.shutdown(wait=False, cancel_futures=True)

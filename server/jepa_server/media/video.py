@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jepa_media
-from jepa_media import ClipGeometry, DecodeLimits, PreparedVideo, RawFrames, SamplingPlan, WindowSpan
+from jepa_media import ClipGeometry, DecodeLimits, EncodedImage, PreparedVideo, RawFrames, SamplingPlan, WindowSpan
 
 from jepa_server.errors import InvalidInput, LimitExceeded
 
-__all__ = ["ClipGeometry", "DecodeLimits", "PreparedVideo", "RawFrames", "SamplingPlan", "SpooledVideo", "VideoSource", "WindowSpan", "prepare_video"]
+__all__ = ["ClipGeometry", "DecodeLimits", "EncodedImage", "PreparedVideo", "RawFrames", "SamplingPlan", "SpooledVideo", "VideoSource", "WindowSpan", "prepare_video"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class SpooledVideo:
     path: Path
 
 
-VideoSource = bytes | Path | RawFrames | SpooledVideo
+VideoSource = bytes | Path | RawFrames | SpooledVideo | EncodedImage
 
 
 def _field(source: VideoSource) -> str:
@@ -31,11 +31,12 @@ def _field(source: VideoSource) -> str:
     return "video.uri" if isinstance(source, Path) else "video.encoded"
 
 
-def prepare_video(source: VideoSource, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits) -> PreparedVideo:
-    """Decode, sample, cut into windows and normalise: the whole CPU side of a video request."""
+def prepare_video(source: VideoSource, geometry: ClipGeometry, plan: SamplingPlan, limits: DecodeLimits, field: str = "") -> PreparedVideo:
+    """Decode, sample, cut into windows and normalise: the whole CPU side of a video request.
+    Errors name `field` ("" = the video field the source came in)."""
     media = source.path if isinstance(source, SpooledVideo) else source
     try:
-        return jepa_media.prepare_video(media, geometry, plan, limits, _field(source))
+        return jepa_media.prepare_video(media, geometry, plan, limits, field or _field(source))
     except jepa_media.VideoLimitExceeded as error:
         raise LimitExceeded(error.field, error.problem) from error
     except jepa_media.InvalidVideo as error:
