@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from jepa_client import cli_diagnose, cli_migrate, cli_retrieval
+from jepa_client import cli_diagnose, cli_migrate, cli_planning, cli_retrieval
 from jepa_client.client import Client
 from jepa_client.errors import JepaError
 from jepa_client.options import ADDRESS_VARIABLE, DEFAULT_ADDRESS, ClientOptions, TlsOptions, default_address
@@ -32,6 +32,7 @@ examples:
   jepa search "a dog catching a frisbee" -k 5 --filter 'metadata["source"] == "archive"'
   jepa diagnose --drift-reference 2026-01-01:2026-02-01 --drift-current 2026-02-01: --html report.html
   jepa migrate --to vljepa_video_v2 --queries queries.jsonl --switch
+  jepa plan --observation now.png --state 0.2,0.5 --goal goal.png --horizon 3 --samples 256
   jepa --address gpu-host:50051 --tls-ca ca.pem --token-file ~/.jepa-token models
 """
 
@@ -69,7 +70,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jepa",
-        description="Client of a jepa-serve gateway: video and text embeddings and video search over gRPC.",
+        description="Client of a jepa-serve gateway: video and text embeddings, video search and world-model planning over gRPC.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_retrieval.add_commands(commands, count)
     cli_diagnose.add_command(commands, count)
     cli_migrate.add_command(commands, count)
+    cli_planning.add_command(commands, count)
 
     describe = commands.add_parser(
         "describe", help="caption a video as the server streams it",
@@ -181,7 +183,7 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     try:
         options = client_options(args)
         video = args.file.read_bytes() if args.command in ("embed-video", "describe") else b""
-        prepared = cli_retrieval.prepare(args) or cli_diagnose.prepare(args) or cli_migrate.prepare(args)
+        prepared = cli_retrieval.prepare(args) or cli_diagnose.prepare(args) or cli_migrate.prepare(args) or cli_planning.prepare(args)
     except (OSError, ValueError) as error:
         parser.error(str(error))
     try:
