@@ -13,7 +13,7 @@ from support.calls import fresh_index
 from support.gateway import GatewayThread
 from benchmarks.milvus_server import MilvusStandalone
 
-pytest_plugins = ["support.skip_summary", "support.browser"]
+pytest_plugins = ["support.skip_summary", "support.browser", "support.world"]
 
 # Every gateway a test starts (and every `jepa-serve` it runs) puts its HTTP front end on a free port.
 os.environ.setdefault("JEPA_HTTP_PORT", "0")

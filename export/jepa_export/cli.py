@@ -30,6 +30,7 @@ EXAMPLES = """examples:
   jepa-export --vljepa models/vljepa-demo --target cpu --precision bf16 --tune   # bf16 behind the quality gate, layout measured
   jepa-export --vjepa2 DIR --target cpu --precision int8 --precision text_encoder=fp32 --build bf16
   jepa-export --vjepa2 DIR --threshold onnx_fp16.min_cosine=0.9995 --allow-drift
+  jepa-export --vljepa models/vljepa-demo --world models/world-demo --target cpu   # plus the world model (Plan)
   jepa-export demo-media --checkpoint models/vljepa-demo --out artifacts/demo-media   # for `jepa-serve demo`
 Then load the repository in Triton and send one request per model: jepa-serve check artifacts/repository/cpu
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--vjepa2", type=Path, help="V-JEPA 2: a local Hugging Face folder (config.json + safetensors) or an official .pt")
     video.add_argument("--random-vjepa2", choices=sorted(VJEPA2_PRESETS), help="a randomly initialised V-JEPA 2 of this size")
     video.add_argument("--vljepa", type=Path, help="a VL-JEPA checkpoint folder (e.g. models/vljepa-demo): video, text and caption models in one space")
+    parser.add_argument("--world", type=Path, help="a world model: a checkpoint folder (e.g. models/world-demo) or an upstream vjepa2-ac .pt; adds the planning models")
     parser.add_argument("--weights", choices=["target_encoder", "encoder", "ema_encoder"], default="target_encoder", help="which encoder of an official .pt (default: target_encoder)")
     parser.add_argument("--vjepa2-config", type=Path, help="config.json for an official .pt (crop size, frames per clip, heads); default: the released geometry")
     parser.add_argument("--text-encoder", type=Path, help="local text encoder folder, sentence-transformers or plain AutoModel (default: bundled all-MiniLM-L6-v2)")
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 output_dir=args.out,
                 vjepa2=vjepa2,
                 vljepa=args.vljepa,
+                world=args.world,
                 vjepa2_weights=args.weights,
                 vjepa2_config=args.vjepa2_config,
                 text_encoder=args.text_encoder,

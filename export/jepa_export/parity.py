@@ -168,8 +168,10 @@ def reference_inputs(
 
 
 def neighbour_agreement(reference: np.ndarray, candidate: np.ndarray, k: int) -> float:
-    """Mean overlap of each row's top-k cosine neighbours (itself excluded) under both."""
+    """Mean overlap of each row's top-k cosine neighbours (itself excluded) under both; a row of
+    tokens (N, D) counts as one flattened vector."""
     def top_k(embeddings: np.ndarray) -> np.ndarray:
+        embeddings = embeddings.reshape(len(embeddings), -1)
         unit = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(min=1e-12)
         similarity = unit @ unit.T
         np.fill_diagonal(similarity, -np.inf)

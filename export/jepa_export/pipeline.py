@@ -261,6 +261,12 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
 
         vljepa = prepare_vljepa_export(settings)
         settings, extra_factories, ensembles, quality_gate = vljepa.settings, vljepa.job_factories, [vljepa.ensemble], vljepa.quality_gate
+    world = None
+    if settings.world is not None:
+        from jepa_export.world.export import prepare_world_export
+
+        world = prepare_world_export(settings)
+        extra_factories = [*extra_factories, *world.job_factories]
     job_factories: list[tuple[str, JobFactory]] = []
     if settings.vjepa2 is not None:
         job_factories.append(("vjepa2_encoder", video_encoder_job))
@@ -305,7 +311,8 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
                 ModelReport(
                     name=name,
                     source=built.job.source,
-                    embedding_space=built.job.settings.parameters["jepa.embedding_space"],
+                    # World models name their own space: observation tokens are not retrieval embeddings.
+                    embedding_space=built.job.settings.parameters.get("jepa.embedding_space") or built.job.settings.parameters["jepa.world_space"],
                     onnx_file=str(built.files["onnx_fp32"]),
                     served_precision=settings.served_precision(name),
                     artifacts=checks,
@@ -339,6 +346,8 @@ def run_export(settings: ExportSettings, console: Console | None = None) -> Expo
             for repository in repositories.values():
                 if repository.is_dir():
                     write_ensemble(repository, ensemble)
+        if world is not None:
+            world.write_rollout_model(built_models["world_predictor"].files["onnx_fp32"], repositories)
         report.repositories = {target: str(path) for target, path in repositories.items() if path.is_dir()}
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     (settings.output_dir / "export_report.json").write_text(report.model_dump_json(indent=2))

@@ -64,6 +64,9 @@ class ExportSettings(BaseModel):
     # A VL-JEPA checkpoint folder (jepa_export.vljepa): exports its X-encoder as `vjepa2_encoder`,
     # `vljepa_predictor`, its Y-encoder as `text_encoder`, `text_decoder` and the `vljepa_video` ensemble.
     vljepa: Path | None = None
+    # A world model (jepa_export.world): a checkpoint folder (models/world-demo) or an upstream
+    # V-JEPA 2-AC `.pt`; exports `world_encoder`, `world_predictor` and (cpu) `world_rollout`.
+    world: Path | None = None
     # A local Hugging Face text-encoder folder; None = the bundled all-MiniLM-L6-v2.
     text_encoder: Path | None = None
     export_text_encoder: bool = True

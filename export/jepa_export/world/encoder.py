@@ -31,6 +31,7 @@ class ObservationEncoder(nn.Module):
         if pool < 1 or self.grid_side % pool:
             raise ValueError(f"pool: got {pool}, must divide the encoder's {self.grid_side}x{self.grid_side} patch grid")
         self.pool = pool
+        self.width = int(config.hidden_size)
 
     @property
     def pooled_side(self) -> int:
@@ -39,8 +40,7 @@ class ObservationEncoder(nn.Module):
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         clip = pixel_values.unsqueeze(1).expand(-1, self.tubelet_size, -1, -1, -1)
         tokens = self.vjepa2.get_vision_features(clip)
-        batch, _, width = tokens.shape
         if self.pool > 1:
-            grid = tokens.transpose(1, 2).reshape(batch, width, self.grid_side, self.grid_side)
+            grid = tokens.transpose(1, 2).reshape(-1, self.width, self.grid_side, self.grid_side)
             tokens = F.avg_pool2d(grid, self.pool).flatten(2).transpose(1, 2)
-        return F.layer_norm(tokens, (width,))
+        return F.layer_norm(tokens, (self.width,))

@@ -64,7 +64,7 @@ class WorldModelConfig(BaseModel):
     # The longest rollout the served models accept (one Plan's horizon).
     max_horizon: int = Field(default=16, ge=1)
     # Recommended CEM settings (names of the gateway's CEMSettings); served as `jepa.plan_defaults`.
-    planning: dict[str, float] = Field(default_factory=dict)
+    planning: dict[str, int | float] = Field(default_factory=dict)
     # The demo world's settings and the training record, kept for the reader.
     world: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
@@ -90,7 +90,8 @@ class WorldModel(torch.nn.Module):
         return int(self.encoder.vjepa2.config.crop_size)
 
 
-def _load_encoder(source: Path) -> torch.nn.Module:
+def load_frozen_encoder(source: Path) -> torch.nn.Module:
+    """A VL-JEPA checkpoint folder (its X-encoder), a Hugging Face V-JEPA 2 folder or an upstream `.pt`."""
     if source.is_dir() and (source / CONFIG_FILE).is_file() and json.loads((source / CONFIG_FILE).read_text()).get("format") == "jepa-serve/vljepa-checkpoint":
         from jepa_export.vljepa.model import load_vljepa
 
@@ -129,7 +130,7 @@ def load_world_model(path: Path) -> WorldModel:
         config = WorldModelConfig.model_validate_json((path / CONFIG_FILE).read_text())
     except (OSError, ValidationError) as error:
         raise CheckpointError(f"{path}: not a world-model checkpoint ({error})") from error
-    encoder = observation_encoder(_load_encoder((path / config.encoder.source).resolve()), config.encoder.pool)
+    encoder = observation_encoder(load_frozen_encoder((path / config.encoder.source).resolve()), config.encoder.pool)
     check_predictor_grid(config.predictor, encoder)
     predictor = ACPredictor(config.predictor)
     try:

@@ -12,9 +12,9 @@ from jepa_export.world.predictor import ACPredictor
 
 def predict_next(predictor: ACPredictor, context_tokens: torch.Tensor, actions: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
     """(B, T*N, D), (B, T, A), (B, T, A) -> the frame after the last one, layer-normed: (B, N, D)."""
-    tokens_per_frame = predictor.config.tokens_per_frame
-    predicted = predictor(context_tokens, actions, states)[:, -tokens_per_frame:]
-    return F.layer_norm(predicted, (predicted.shape[-1],))
+    config = predictor.config
+    predicted = predictor(context_tokens, actions, states)[:, -config.tokens_per_frame :]
+    return F.layer_norm(predicted, (config.embed_dim,))
 
 
 def rollout(
