@@ -145,7 +145,7 @@ ROWS: tuple[Row, ...] = (
             Panel(
                 "Stage latency (p50, p95)",
                 "Latency of each step inside a call: decode, preprocess, tokenize, infer, index, "
-                "search, decode_text.",
+                "search, decode_text, plan_rollout.",
                 _quantiles("jepa_stage_duration_seconds", "stage", ("0.5", "0.95")),
                 unit="s",
                 log_scale=True,
@@ -287,6 +287,21 @@ ROWS: tuple[Row, ...] = (
                 kind="stat",
                 width=6,
                 mappings=UP_MAPPINGS,
+            ),
+        ),
+    ),
+    Row(
+        "Planning",
+        (
+            Panel(
+                "Plan rollouts",
+                "World-model rollouts per second (action sequences CEM scored, by where the rollout ran) "
+                "and CEM iterations per second, across Plan and PlanStream calls.",
+                (
+                    Query(f"sum by (rollout) (rate(jepa_plan_rollouts_total[{RATE}]))", "rollouts/s ({{rollout}})"),
+                    Query(f"sum(rate(jepa_plan_iterations_total[{RATE}]))", "iterations/s"),
+                ),
+                unit="short",
             ),
         ),
     ),

@@ -56,7 +56,7 @@ MANIFESTS = sorted(path for path in K8S.glob("*.yaml") if path.name != "milvus-v
 
 # The metrics the dashboard and the rules may use: the gateway's (server/jepa_server/metrics.py)
 # and Triton's. Histograms add _bucket/_sum/_count series, Triton's summaries _sum/_count.
-GATEWAY_COUNTERS = {"jepa_requests_total", "jepa_frames_decoded_total", "jepa_received_bytes_total"}
+GATEWAY_COUNTERS = {"jepa_requests_total", "jepa_frames_decoded_total", "jepa_received_bytes_total", "jepa_plan_rollouts_total", "jepa_plan_iterations_total"}
 GATEWAY_GAUGES = {
     "jepa_requests_in_flight", "jepa_index_rows", "jepa_triton_up", "jepa_index_up",
     "jepa_embedding_norm_mean", "jepa_embedding_pairwise_cosine_mean", "jepa_embedding_effective_rank",

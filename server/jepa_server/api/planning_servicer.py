@@ -11,9 +11,19 @@ from jepa_client.v1 import planning_pb2, planning_pb2_grpc
 from jepa_server.api import convert
 from jepa_server.api.guard import RpcGuard, time_remaining
 from jepa_server.core.cem import CEMSettings
-from jepa_server.core.planning import Decision, Goal, GoalEmbedding, ImageSource, IterationEvent, Observation, PlanResult, Planner, RequestedSettings
+from jepa_server.core.planning import (
+    Decision,
+    EncodedImage,
+    Goal,
+    GoalEmbedding,
+    ImageSource,
+    IterationEvent,
+    Observation,
+    PlanResult,
+    Planner,
+    RequestedSettings,
+)
 from jepa_server.errors import InvalidInput
-from jepa_server.media.video import EncodedImage
 
 
 def image_source(image: planning_pb2.Image, field: str) -> ImageSource:

@@ -25,6 +25,8 @@ from jepa_server.core.registry import WorldModel
 from jepa_server.errors import DeadlineExceeded, FailedPrecondition, InvalidInput, LimitExceeded
 from jepa_server.media.video import EncodedImage, RawFrames, SamplingPlan
 
+__all__ = ["Decision", "EncodedImage", "Goal", "GoalEmbedding", "ImageSource", "IterationEvent", "Observation", "PlanResult", "Planner", "RawFrames", "RequestedSettings"]
+
 ImageSource = RawFrames | EncodedImage
 RolloutMode = Literal["triton", "gateway"]
 _ONE_IMAGE = SamplingPlan(frames_per_clip=1, max_windows=1)

@@ -218,6 +218,22 @@ def _plan_defaults(parameters: _Parameters, key: str = "jepa.plan_defaults") -> 
     return defaults
 
 
+# The tensors the planner feeds and reads, per world role (docs/world-model.md).
+WORLD_TENSORS = {
+    WORLD_ENCODER: (("pixel_values",), ("observation_tokens",)),
+    WORLD_ROLLOUT: (("observation_tokens", "state", "goal_tokens", "actions"), ("energies",)),
+    WORLD_PREDICTOR: (("context_tokens", "actions", "states"), ("next_tokens",)),
+}
+
+
+def _check_tensors(served: ServedModel) -> None:
+    inputs, outputs = WORLD_TENSORS[served.role]
+    for kind, names, declared in (("input", inputs, served.inputs), ("output", outputs, served.outputs)):
+        missing = [name for name in names if name not in declared]
+        if missing:
+            raise MalformedRepository(f"model {served.name}", f"role {served.role} needs the {kind}s {list(names)}; its config.pbtxt has {sorted(declared)}")
+
+
 def _world_model(world_space: str, parts: dict[str, ServedModel]) -> WorldModel:
     encoder = parts.get(WORLD_ENCODER)
     stepper = parts.get(WORLD_ROLLOUT) or parts.get(WORLD_PREDICTOR)
@@ -226,6 +242,8 @@ def _world_model(world_space: str, parts: dict[str, ServedModel]) -> WorldModel:
         raise MalformedRepository(
             f"world_space {world_space}", f"a world model needs a {WORLD_ENCODER} and a {WORLD_ROLLOUT} or {WORLD_PREDICTOR}; Triton serves {served}"
         )
+    for part in parts.values():
+        _check_tensors(part)
     pixels, actions = _Parameters(encoder), _Parameters(stepper)
     crop_size = pixels.integer("jepa.crop_size", 1)
     action_dim = actions.integer("jepa.action_dim", 1)
