@@ -26,6 +26,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "describe": ("Describe", "DescribeStream"),
     # Model migration changes what every caller searches, and drop-old deletes a collection for good.
     "migrate": ("Migrate", "SwitchServing", "RollbackServing", "DropPrevious"),
+    # Planning with a world model (PlanService).
+    "plan": ("Plan", "PlanStream"),
 }
 MISSING_TOKEN = "authorization: missing or invalid bearer token (header 'authorization: Bearer <token>')"
 

@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pydantic import ValidationError
 
 from jepa_client import Client, ClientOptions, IndexItem, PermissionDeniedError, RetryPolicy, TlsOptions, UnauthenticatedError, UnavailableError
-from jepa_client.v1 import describe_pb2, embedding_pb2, retrieval_pb2
+from jepa_client.v1 import describe_pb2, embedding_pb2, planning_pb2, retrieval_pb2
 from jepa_server.tokens import SCOPES, load_tokens
 from jepa_server.settings import Settings
 from support.calls import RawCaller
@@ -193,7 +193,7 @@ def test_a_tokens_file_line_may_name_scopes_and_unknown_scopes_are_refused(tmp_p
 def test_every_rpc_of_the_protos_belongs_to_exactly_one_scope() -> None:
     methods = [
         method.name
-        for module in (embedding_pb2, retrieval_pb2, describe_pb2)
+        for module in (embedding_pb2, retrieval_pb2, describe_pb2, planning_pb2)
         for service in module.DESCRIPTOR.services_by_name.values()
         for method in service.methods
     ]
