@@ -130,6 +130,8 @@ def client_options(args: argparse.Namespace) -> ClientOptions:
 
 
 def _describe_model(model: ModelInfo) -> str:
+    if model.world_space:
+        return f"{model.name} v{model.version} ({model.role}, world space {model.world_space}, {model.dimension}-d tokens)"
     return f"{model.name} v{model.version} ({model.dimension}-d, space {model.embedding_space})"
 
 

@@ -171,7 +171,7 @@ def vector(embedding: common_pb2.Embedding) -> np.ndarray:
 
 
 def model_info(model: common_pb2.ModelInfo) -> ModelInfo:
-    return ModelInfo(model.name, model.version, model.dimension, model.embedding_space)
+    return ModelInfo(model.name, model.version, model.dimension, model.embedding_space, model.role, model.world_space)
 
 
 def video_embedding(response: embedding_pb2.EmbedVideoResponse) -> VideoEmbedding:

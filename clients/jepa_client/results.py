@@ -11,12 +11,16 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """The served model behind a result; vectors are comparable only within one embedding_space."""
+    """The served model behind a result; vectors are comparable only within one embedding_space.
+    A world model's part (`role` world_*) has no embedding_space: its tokens live in `world_space`,
+    and `dimension` is their width."""
 
     name: str
     version: str
     dimension: int
     embedding_space: str
+    role: str = ""  # jepa.role; empty from a server older than the field
+    world_space: str = ""
 
 
 # eq=False: arrays have no single truth value, so field-wise == would raise.

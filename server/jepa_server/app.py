@@ -141,8 +141,8 @@ class Gateway:
 
     def _api_context(self, grants: tuple[TokenGrant, ...]) -> ApiContext:
         return ApiContext(
-            settings=self.settings, embedder=self.embedder, retriever=self.retriever, analyzer=self.analyzer, metrics=self.metrics,
-            admission=self.admission, grants=grants, readiness=self.readiness,
+            settings=self.settings, embedder=self.embedder, retriever=self.retriever, analyzer=self.analyzer, planner=self.planner,
+            metrics=self.metrics, admission=self.admission, grants=grants, readiness=self.readiness,
         )
 
     def readiness(self) -> dict[str, bool]:

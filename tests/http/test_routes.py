@@ -34,7 +34,7 @@ def test_health_ready_schema_and_docs(http_client: httpx.Client) -> None:
     ready = http_client.get("/ready")
     assert ready.status_code == 200 and ready.json()["services"]["jepa.v1.RetrievalService"] is True
     paths = http_client.get("/openapi.json").json()["paths"]
-    for path in ("/v1/embeddings", "/v1/videos/embeddings", "/v1/search", "/v1/index", "/v1/videos/{video_id}", "/v1/index/stats", "/v1/models"):
+    for path in ("/v1/embeddings", "/v1/videos/embeddings", "/v1/search", "/v1/index", "/v1/videos/{video_id}", "/v1/index/stats", "/v1/models", "/v1/plan"):
         assert path in paths, path
     schema = http_client.get("/openapi.json").json()
     assert "multipart/form-data" in schema["paths"]["/v1/index"]["post"]["requestBody"]["content"]

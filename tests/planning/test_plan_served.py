@@ -19,16 +19,9 @@ from jepa_client.errors import DeadlineExceededError, InvalidArgumentError, Reso
 from jepa_client.v1 import planning_pb2, planning_pb2_grpc
 from support.prometheus_text import sample_value, scrape
 from support.toy_world import png
+from support.world import smooth_image
 
-SIDE = 64  # the tiny world model's crop size
 STATE = (0.3, 0.6)
-
-
-def smooth_image(seed: int) -> np.ndarray:
-    """uint8 (S, S, 3): a few coloured blobs, so that observations differ in more than noise."""
-    generator = np.random.default_rng(seed)
-    coarse = generator.integers(0, 256, (4, 4, 3)).astype(np.float32)
-    return np.kron(coarse, np.ones((SIDE // 4, SIDE // 4, 1), np.float32)).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")

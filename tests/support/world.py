@@ -6,9 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 TINY_PREDICTOR = dict(predictor_embed_dim=32, depth=2, num_heads=4, action_dim=2)
+TINY_SIDE = 64  # the tiny world model's crop size
+
+
+def smooth_image(seed: int, side: int = TINY_SIDE) -> np.ndarray:
+    """uint8 (S, S, 3): a few coloured blobs, so that observations differ in more than noise."""
+    generator = np.random.default_rng(seed)
+    coarse = generator.integers(0, 256, (4, 4, 3)).astype(np.float32)
+    return np.kron(coarse, np.ones((side // 4, side // 4, 1), np.float32)).astype(np.uint8)
 
 
 @pytest.fixture(scope="session")

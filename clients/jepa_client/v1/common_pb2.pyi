@@ -53,16 +53,20 @@ class Embedding(_message.Message):
     def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "version", "dimension", "embedding_space")
+    __slots__ = ("name", "version", "dimension", "embedding_space", "role", "world_space")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_SPACE_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SPACE_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     dimension: int
     embedding_space: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., dimension: _Optional[int] = ..., embedding_space: _Optional[str] = ...) -> None: ...
+    role: str
+    world_space: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., dimension: _Optional[int] = ..., embedding_space: _Optional[str] = ..., role: _Optional[str] = ..., world_space: _Optional[str] = ...) -> None: ...
 
 class WindowEmbedding(_message.Message):
     __slots__ = ("index", "start_seconds", "end_seconds", "embedding")

@@ -44,7 +44,10 @@ def sampling_request(sampling: common_pb2.Sampling) -> SamplingRequest:
 
 
 def model_info(model: ModelInfo) -> common_pb2.ModelInfo:
-    return common_pb2.ModelInfo(name=model.name, version=model.version, dimension=model.dimension, embedding_space=model.embedding_space)
+    return common_pb2.ModelInfo(
+        name=model.name, version=model.version, dimension=model.dimension, embedding_space=model.embedding_space, role=model.role,
+        world_space=model.world_space,
+    )
 
 
 def embedding(vector: np.ndarray) -> common_pb2.Embedding:

@@ -29,8 +29,6 @@ from jepa_server.errors import InvalidInput
 def image_source(image: planning_pb2.Image, field: str) -> ImageSource:
     kind = image.WhichOneof("source")
     if kind == "encoded":
-        if not image.encoded:
-            raise InvalidInput(f"{field}.encoded", "empty image")
         return EncodedImage(bytes(image.encoded))
     if kind == "frames":
         if image.frames.num_frames != 1:
@@ -81,10 +79,8 @@ def world_info(result: PlanResult) -> planning_pb2.WorldModelInfo:
 
 
 def goal_embedding(result: PlanResult) -> planning_pb2.GoalEmbedding | None:
-    """The goal's tokens when they came from an image (a client that sent tokens has them)."""
-    if not result.goal_from_image:
-        return None
-    return planning_pb2.GoalEmbedding(values=result.goal_tokens.ravel().tolist(), world_space=result.world.world_space)
+    goal = result.returned_goal
+    return None if goal is None else planning_pb2.GoalEmbedding(values=goal.values.ravel().tolist(), world_space=goal.world_space)
 
 
 def iteration_message(event: IterationEvent) -> planning_pb2.PlanIteration:

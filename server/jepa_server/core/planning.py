@@ -83,6 +83,11 @@ class PlanResult:
     planning_ms: float
     rollouts: int
 
+    @property
+    def returned_goal(self) -> GoalEmbedding | None:
+        """The goal's tokens for the caller, when they came from an image (one that sent tokens has them)."""
+        return GoalEmbedding(self.goal_tokens, self.world.world_space) if self.goal_from_image else None
+
 
 @dataclass(frozen=True, eq=False)
 class Decision:
@@ -246,6 +251,9 @@ class Planner:
         images: list[tuple[ImageSource, str]] = [(observation, "observation.image")]
         if not isinstance(goal, GoalEmbedding):
             images.append((goal, "goal.image"))
+        for image, field in images:
+            if isinstance(image, EncodedImage) and not image.data:
+                raise InvalidInput(field, "empty image")
         with self.metrics.stage("decode"):
             prepared = await asyncio.gather(
                 *(self.embedder.preparer.prepare(image, world.geometry, _ONE_IMAGE, self.embedder.limits, field) for image, field in images)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -90,16 +91,26 @@ class _Parameters:
         return path
 
 
+ModelKind = Literal["video", "text", "world"]
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What callers are told about a model."""
 
     name: str
     version: str
-    dimension: int
-    embedding_space: str
+    dimension: int  # a world model's part: the width D of its tokens
+    embedding_space: str  # empty for a world model's part: its tokens live in `world_space`
     # Smaller sizes the model was trained to be cut to (Matryoshka): `dimensions` may ask for one.
     truncatable_dimensions: tuple[int, ...] = ()
+    role: str = ""  # jepa.role
+    world_space: str = ""  # the world model a world_* part belongs to
+
+    @property
+    def kind(self) -> ModelKind:
+        """Which API uses the model: video or text embeddings, or planning (a world model's part)."""
+        return "world" if self.role in WORLD_ROLES else "text" if self.role in TEXT_OUTPUTS else "video"
 
 
 def _info(served: ServedModel, output: str) -> ModelInfo:
@@ -107,7 +118,9 @@ def _info(served: ServedModel, output: str) -> ModelInfo:
         raise MalformedRepository(f"model {served.name}", f"role {served.role} needs an output {output}; its config.pbtxt has {sorted(served.outputs)}")
     parameters = _Parameters(served)
     dimension = served.output_dimension(output)
-    return ModelInfo(served.name, served.version, dimension, parameters.text("jepa.embedding_space"), parameters.dimensions(MATRYOSHKA, dimension))
+    return ModelInfo(
+        served.name, served.version, dimension, parameters.text("jepa.embedding_space"), parameters.dimensions(MATRYOSHKA, dimension), served.role
+    )
 
 
 @dataclass(frozen=True)
@@ -204,6 +217,11 @@ class WorldModel:
     @property
     def action_dim(self) -> int:
         return int(self.max_action.size)
+
+    def parts(self) -> list[ModelInfo]:
+        """Its served models (encoder, then rollout and/or predictor), as ListModels lists them."""
+        served = [model for model in (self.encoder, self.rollout, self.predictor) if model is not None]
+        return [ModelInfo(model.name, model.version, self.token_dim, "", role=model.role, world_space=self.world_space) for model in served]
 
 
 def _plan_defaults(parameters: _Parameters, key: str = "jepa.plan_defaults") -> dict[str, float]:
@@ -315,9 +333,9 @@ class ModelRegistry:
         return self._lookup(self.worlds, name or min(self.worlds, default=""), "world")
 
     def models(self) -> list[ModelInfo]:
-        """Every video and text model, as callers see them."""
+        """Every video and text model, then every world model's parts, as callers see them."""
         models: list[VideoModel | TextModel] = [*self.video.values(), *self.text.values()]
-        return [model.info for model in models]
+        return [model.info for model in models] + [part for _, world in sorted(self.worlds.items()) for part in world.parts()]
 
     def decoder_for(self, video: VideoModel) -> DecoderModel:
         """The caption decoder that reads the video model's embedding space."""

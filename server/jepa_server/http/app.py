@@ -36,6 +36,7 @@ BODY_SCHEMAS: dict[str, type[schemas.BaseModel]] = {
     "/v1/videos/embeddings": schemas.VideoEmbeddingsRequest,
     "/v1/search": schemas.SearchRequest,
     "/v1/index": schemas.IndexRequest,
+    "/v1/plan": schemas.PlanRequest,
 }
 
 
@@ -72,7 +73,7 @@ def build_http_app(context: ApiContext) -> FastAPI:
     app = FastAPIOffline(
         title="jepa-serve",
         version="0.1.0",
-        description="V-JEPA 2 video embeddings, OpenAI-compatible text embeddings and text-to-video retrieval (docs/http.md).",
+        description="V-JEPA 2 video embeddings, OpenAI-compatible text embeddings, text-to-video retrieval and planning with a world model (docs/http.md).",
         redoc_url=None,
         static_url="/static/docs",
         favicon_url="/static/favicon.svg",

@@ -8,11 +8,13 @@ import binascii
 import json
 from typing import Any, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
 from jepa_server.core.embedding import SamplingRequest
+from jepa_server.core.planning import EncodedImage, Goal, GoalEmbedding, Observation
 from jepa_server.core.sources import MediaUri, RawFrames, RequestVideo
 from jepa_server.errors import InvalidInput
 from jepa_server.http import schemas
@@ -120,3 +122,16 @@ async def upload_source(upload: UploadFile, field: str = "video") -> bytes:
 
 def sampling_request(sampling: schemas.Sampling) -> SamplingRequest:
     return SamplingRequest(**sampling.model_dump())
+
+
+def plan_observation(observation: schemas.PlanObservation) -> Observation:
+    return Observation(EncodedImage(_base64(observation.image, "observation.image")), np.asarray(observation.state, dtype=np.float32))
+
+
+def plan_goal(goal: schemas.PlanGoal) -> Goal:
+    """The goal's one target; the core checks the tokens against the world model (size, world_space)."""
+    if (goal.image is None) == (goal.embedding is None):
+        raise InvalidInput("goal", "set one of image or embedding")
+    if goal.image is not None:
+        return EncodedImage(_base64(goal.image, "goal.image"))
+    return GoalEmbedding(np.asarray(goal.embedding, dtype=np.float32), goal.world_space)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from jepa_server.admission import Admission
 from jepa_server.core.diagnostics.analyzer import IndexAnalyzer
 from jepa_server.core.embedding import Embedder
+from jepa_server.core.planning import Planner
 from jepa_server.core.retrieval import Retriever
 from jepa_server.metrics import GatewayMetrics
 from jepa_server.settings import Settings
@@ -21,6 +22,7 @@ class ApiContext:
     embedder: Embedder
     retriever: Retriever
     analyzer: IndexAnalyzer
+    planner: Planner
     metrics: GatewayMetrics
     admission: Admission
     grants: tuple[TokenGrant, ...]

@@ -4,7 +4,7 @@ scope, metrics and admission use) and calls the same core method; this module on
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Literal
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from jepa_client.diagnosis import AnalyzeOptions, IndexDiagnosis, TimeRange, diagnosis_json
 
 from jepa_server.core.embedding import TextEmbeddingResult, VideoEmbeddingResult
+from jepa_server.core.planning import IterationEvent, PlanResult
 from jepa_server.core.registry import ModelInfo
 from jepa_server.core.retrieval import FailedItem, IndexedVideo, IndexItem, SearchResult, TextQuery, VectorQuery, VideoQuery, check_metadata
 from jepa_server.core.sources import RequestVideo, media_file
@@ -28,10 +29,10 @@ def context(request: Request) -> ApiContext:
     return request.app.state.context
 
 
-def model_card(info: ModelInfo, kind: Literal["video", "text"]) -> schemas.ModelCard:
+def model_card(info: ModelInfo) -> schemas.ModelCard:
     return schemas.ModelCard(
-        id=info.name, kind=kind, version=info.version, dimension=info.dimension, embedding_space=info.embedding_space,
-        dimensions=list(info.truncatable_dimensions),
+        id=info.name, kind=info.kind, role=info.role, version=info.version, dimension=info.dimension, embedding_space=info.embedding_space,
+        world_space=info.world_space, dimensions=list(info.truncatable_dimensions),
     )
 
 
@@ -67,7 +68,7 @@ def _video_response(result: VideoEmbeddingResult, return_windows: bool) -> schem
         for span, vector in zip(result.window_spans, result.window_embeddings)
     ]
     return schemas.VideoEmbeddingsResponse(
-        model=model_card(result.model.info, "video"), embedding=_vector(result.embedding), frames_decoded=result.frames_decoded,
+        model=model_card(result.model.info), embedding=_vector(result.embedding), frames_decoded=result.frames_decoded,
         num_windows=len(result.window_spans), duration_seconds=result.duration_seconds, windows=windows if return_windows else [],
     )
 
@@ -144,7 +145,7 @@ def _search_response(result: SearchResult) -> schemas.SearchResponse:
         )
         for hit in result.hits
     ]
-    return schemas.SearchResponse(model=model_card(result.model, "video"), collection=result.collection, hits=hits)
+    return schemas.SearchResponse(model=model_card(result.model), collection=result.collection, hits=hits)
 
 
 @router.post("/v1/search", name="Search", response_model=schemas.SearchResponse, tags=["retrieval"])
@@ -245,7 +246,7 @@ async def index_stats(request: Request, model: str = "", ids: Annotated[list[str
     """Rows and videos in a model's collection; with `ids`, which of them are indexed."""
     result = await context(request).retriever.stats(model, ids or [])
     return schemas.IndexStatsResponse(
-        model=model_card(result.model, "video"), collection=result.collection, rows=result.rows, videos=result.videos,
+        model=model_card(result.model), collection=result.collection, rows=result.rows, videos=result.videos,
         indexed_ids=result.indexed_ids, backend=result.backend, index_type=result.index_type,
     )
 
@@ -269,10 +270,42 @@ async def analyze_index(request: Request) -> Response:
 
 @router.get("/v1/models", name="ListModels", response_model=schemas.ModelList, tags=["models"])
 async def list_models(request: Request) -> schemas.ModelList:
-    registry = context(request).embedder.registry
-    cards = [model_card(model.info, "video") for model in registry.video.values()]
-    cards += [model_card(model.info, "text") for model in registry.text.values()]
-    return schemas.ModelList(data=cards)
+    """Every served video and text model, then each world model's parts (`kind` "world", with their `world_space`)."""
+    return schemas.ModelList(data=[model_card(info) for info in context(request).embedder.registry.models()])
+
+
+def _plan_response(result: PlanResult, iterations: list[IterationEvent]) -> schemas.PlanResponse:
+    world, goal = result.world, result.returned_goal
+    return schemas.PlanResponse(
+        actions=result.actions.tolist(), energies=result.energies.tolist(),
+        iterations=[
+            schemas.PlanIteration(index=event.iteration, best_energy=event.best_energy, elite_mean_energy=event.elite_mean_energy, rollouts=event.rollouts)
+            for event in iterations
+        ],
+        goal_embedding=None if goal is None else schemas.GoalEmbedding(values=_vector(goal.values), world_space=goal.world_space),
+        model=schemas.WorldModelCard(
+            name=world.encoder.name, version=world.encoder.version, world_space=world.world_space, action_dim=world.action_dim, tokens=world.tokens,
+            token_dim=world.token_dim, max_horizon=world.max_horizon, max_action=world.max_action.tolist(), rollout=result.rollout,
+        ),
+        planning_ms=result.planning_ms, rollouts=result.rollouts, settings=schemas.PlanSettings.model_validate(result.settings.model_dump()),
+    )
+
+
+@router.post("/v1/plan", name="Plan", response_model=schemas.PlanResponse, tags=["planning"])
+async def plan(request: Request) -> schemas.PlanResponse:
+    """One plan from one observation (PlanService.Plan): its CEM iterations and the result in one
+    answer, as /v1/index/analyze answers AnalyzeIndex; gRPC streams the iterations as they run."""
+    body = await bodies.json_body(request, schemas.PlanRequest)
+    observation, goal = bodies.plan_observation(body.observation), bodies.plan_goal(body.goal)
+    iterations: list[IterationEvent] = []
+    result = None
+    async for event in context(request).planner.plan(observation, goal, body.settings, body.model):
+        if isinstance(event, PlanResult):
+            result = event
+        else:
+            iterations.append(event)
+    assert result is not None  # the stream always ends with one
+    return _plan_response(result, iterations)
 
 
 @router.get("/v1/embedding-health", name="GetEmbeddingHealth", tags=["retrieval"])

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jepa_server.core.planning import RequestedSettings
+
 
 class Body(BaseModel):
     """A request body: unknown fields are refused, so a typo is an error and not a silent default."""
@@ -86,15 +88,17 @@ class WindowEmbedding(BaseModel):
 
 
 class ModelCard(BaseModel):
-    """A served model, in OpenAI's model-list shape with what an embedding caller needs."""
+    """A served model, in OpenAI's model-list shape with what an embedding or planning caller needs."""
 
     id: str
     object: Literal["model"] = "model"
     owned_by: str = "jepa-serve"
-    kind: Literal["video", "text"]
+    kind: Literal["video", "text", "world"]
+    role: str = Field(description="jepa.role: video_pipeline, video_encoder, text_encoder, world_encoder, world_rollout, world_predictor")
     version: str
-    dimension: int
-    embedding_space: str
+    dimension: int = Field(description="Embedding size; for a world model's part, the width of its tokens")
+    embedding_space: str = Field(description="Empty for a world model's part")
+    world_space: str = Field("", description="The world model a world part belongs to (what /v1/plan's `model` may name)")
     dimensions: list[int] = Field(default_factory=list, description="Sizes `dimensions` may truncate to")
 
 
@@ -214,6 +218,72 @@ class IndexStatsResponse(BaseModel):
     indexed_ids: list[str]
     backend: str
     index_type: str
+
+
+class PlanObservation(Body):
+    image: str = Field(description="base64 of an encoded still image (PNG, JPEG, anything FFmpeg decodes)")
+    state: list[float] = Field(description="The end effector's position: the world model's action_dim values")
+
+
+class PlanGoal(Body):
+    """Exactly one: an image, or the tokens of an earlier plan's `goal_embedding` with their world_space."""
+
+    image: str | None = Field(None, description="base64 of an encoded still image")
+    embedding: list[float] | None = Field(None, description="N x D token values, row-major")
+    world_space: str = Field("", description="With `embedding`: the world space its tokens came from")
+
+
+class PlanSettings(RequestedSettings):
+    """PlanSettings of planning.proto; omitted or null takes the model's recommendation, then the
+    server's default (the core validates the values, so both front ends refuse them alike)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanRequest(Body):
+    observation: PlanObservation
+    goal: PlanGoal
+    settings: PlanSettings = Field(default_factory=PlanSettings)
+    model: str = Field("", description="A world_space or a world_encoder's name; empty = the one served")
+
+
+class PlanIteration(BaseModel):
+    index: int = Field(description="1-based")
+    best_energy: float
+    elite_mean_energy: float
+    rollouts: int = Field(description="Action sequences rolled out in this plan so far")
+
+
+class GoalEmbedding(BaseModel):
+    values: list[float] = Field(description="N x D token values, row-major: send them back as goal.embedding")
+    world_space: str
+
+
+class WorldModelCard(BaseModel):
+    """WorldModelInfo of planning.proto: the world model that planned."""
+
+    name: str
+    version: str
+    world_space: str
+    action_dim: int
+    tokens: int
+    token_dim: int
+    max_horizon: int
+    max_action: list[float]
+    rollout: Literal["triton", "gateway"]
+
+
+class PlanResponse(BaseModel):
+    """Plan's stream in one answer: every CEM iteration, then the result."""
+
+    actions: list[list[float]] = Field(description="H x A: the plan, each within +-max_action")
+    energies: list[float] = Field(description="H energies of the plan, one per step; the last is what CEM minimised")
+    iterations: list[PlanIteration]
+    goal_embedding: GoalEmbedding | None = Field(description="The goal's tokens when the goal was an image")
+    model: WorldModelCard
+    planning_ms: float
+    rollouts: int = Field(description="Action sequences rolled out, the plan's own rollout included")
+    settings: PlanSettings = Field(description="The settings used, defaults filled in (init_std null: the action bound; seed null: random)")
 
 
 class ModelList(BaseModel):
