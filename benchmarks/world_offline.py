@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,10 @@ def greedy_policy(model: WorldModel, candidates: int, seed: int = 0) -> Policy:
 POLICIES = ("planned", "random", "greedy")
 
 
+def _printer(name: str) -> Callable[[EpisodeResult], None]:
+    return lambda result: print(f"{name} {result.model_dump_json()}", flush=True)
+
+
 def evaluate(model: WorldModel, episodes: list[Episode], settings: CEMSettings, table: Table, greedy_candidates: int, names: tuple[str, ...] = POLICIES) -> dict[str, object]:
     """Success of the planner and both baselines on the same episodes."""
     report: dict[str, object] = {"cem": settings.model_dump(), "greedy_candidates": greedy_candidates, "table": table.settings.model_dump(mode="json")}
@@ -105,7 +110,7 @@ def evaluate(model: WorldModel, episodes: list[Episode], settings: CEMSettings, 
     for name in names:
         policy = policies[name]
         started = time.perf_counter()
-        results: list[EpisodeResult] = run_episodes(table, episodes, policy, on_result=lambda result, name=name: print(f"{name} {result.model_dump_json()}", flush=True))
+        results = run_episodes(table, episodes, policy, on_result=_printer(name))
         summary = summarise(results)
         print(f"{name}: {summary.model_dump_json()} ({time.perf_counter() - started:.0f} s)", flush=True)
         report[name] = {"summary": summary.model_dump(), "episodes": [result.model_dump() for result in results]}
@@ -135,8 +140,13 @@ def main(argv: list[str] | None = None) -> None:
     out = arguments.out or arguments.checkpoint / RESULTS_FILE
     out.write_text(json.dumps(report, indent=2) + "\n")
     if "planned" in arguments.policies:
-        _, states = run_episode(table, episodes[0], planned_policy(model, settings))
-        save_episode_strip(table, states, episodes[0].goal, arguments.strip)
+        # The strip shows the first held-out episode the planner solved (its seed is in the JSON).
+        solved = [result["seed"] for result in report["planned"]["episodes"] if result["success"]]  # type: ignore[index]
+        episode = next(episode for episode in episodes if episode.seed == (solved or [episodes[0].seed])[0])
+        _, states = run_episode(table, episode, planned_policy(model, settings))
+        save_episode_strip(table, states, episode.goal, arguments.strip)
+        report["strip_seed"] = episode.seed
+        out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({name: report[name]["summary"] for name in arguments.policies}, indent=2))  # type: ignore[index]
 
 

@@ -61,6 +61,14 @@ def test_an_episodes_goal_is_the_block_pushed_a_moderate_distance():
         assert not TABLE.success(episode.start, episode.goal)
 
 
+def test_goals_never_lie_straight_past_the_effector():
+    for episode in heldout_episodes(TABLE, 20):
+        side = np.subtract(episode.start.effector, episode.start.block)
+        direction = np.subtract(episode.goal.block, episode.start.block)
+        angle = np.degrees(np.arccos(side @ direction / np.linalg.norm(side) / np.linalg.norm(direction)))
+        assert angle >= TABLE.settings.min_goal_angle - 2  # the expert's push bends the path slightly
+
+
 def test_heldout_seeds_are_disjoint_from_every_training_trajectory():
     assert set(TRAINING_SEEDS).isdisjoint(HELDOUT_SEEDS)
     for seed in (0, 1, 9):

@@ -103,5 +103,5 @@ def save_episode_strip(table: Table, states: list[TableState], goal: TableState,
     tiles = [part for state in picked for part in (table.render(state), gap)] + [np.full((table.settings.image_size, 8, 3), 255, np.uint8), table.render(goal)]
     strip = np.concatenate(tiles, axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(strip).resize((strip.shape[1] * 3, strip.shape[0] * 3), Image.NEAREST).save(path)
+    Image.fromarray(strip).resize((strip.shape[1] * 3, strip.shape[0] * 3), Image.Resampling.NEAREST).save(path)
     return path

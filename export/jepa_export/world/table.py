@@ -36,6 +36,10 @@ class TableSettings(BaseModel):
     start_gap: tuple[float, float] = (0.02, 0.08)
     # ... and the goal is the block pushed this far, by the scripted expert.
     goal_distance: tuple[float, float] = (0.15, 0.3)
+    # Degrees between the goal direction and the side of the block the effector starts on. Below
+    # about 45 the goal lies past the effector: reaching behind the block is a detour of 6+ steps
+    # during which the block, and so the energy, does not move, which no few-step horizon sees.
+    min_goal_angle: float = Field(default=45.0, ge=0, le=180)
     success_tolerance: float = Field(default=0.05, gt=0, description="block centre within this of the goal block centre")
     max_steps: int = Field(default=25, ge=1, description="actions per episode, for every policy alike")
     # A wide faint glow around the block (its shadow on the table): the energy keeps falling from afar.
@@ -168,8 +172,11 @@ class Table:
         for _ in range(1000):
             start = self.random_state(rng)
             angle = rng.uniform(0, 2 * np.pi)
-            target = np.array(start.block) + rng.uniform(*s.goal_distance) * np.array([np.cos(angle), np.sin(angle)])
-            if np.all(target >= margin) and np.all(target <= 1.0 - margin):
+            direction = np.array([np.cos(angle), np.sin(angle)])
+            target = np.array(start.block) + rng.uniform(*s.goal_distance) * direction
+            side = np.array(start.effector) - np.array(start.block)
+            facing = np.degrees(np.arccos(np.clip(side @ direction / np.linalg.norm(side), -1.0, 1.0)))
+            if facing >= s.min_goal_angle and np.all(target >= margin) and np.all(target <= 1.0 - margin):
                 goal, _ = self.expert_push(start, target)
                 if self.block_distance(goal, TableState(effector=goal.effector, block=(float(target[0]), float(target[1])))) < 0.01:
                     return Episode(seed=seed, start=start, goal=goal)

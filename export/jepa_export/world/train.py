@@ -44,19 +44,19 @@ class TrainSettings(BaseModel):
     """Data, predictor shape and optimisation of one training run."""
 
     seed: int = 0
-    threads: int = Field(default=2, ge=1)
+    threads: int = Field(default=1, ge=1, description="one thread: process CPU is then the wall time, with no idle spinning")
     encoder: Path = DEFAULT_ENCODER
     pool: int = Field(default=2, ge=1, description="average pooling of the encoder's patch grid (8x8 -> 4x4 at 2)")
     trajectories: int = Field(default=2000, ge=1)
     trajectory_steps: int = Field(default=16, ge=1, description="random actions per trajectory")
     validation_trajectories: int = Field(default=100, ge=1)
     window: int = Field(default=4, ge=1, description="actions per training window (window + 1 frames)")
-    auto_steps: int = Field(default=4, ge=1, description="auto-regressive steps of the rollout loss (upstream: 2)")
-    predictor_width: int = Field(default=96, ge=8)
-    depth: int = Field(default=3, ge=1)
+    auto_steps: int = Field(default=3, ge=1, description="auto-regressive steps of the rollout loss (upstream: 2)")
+    predictor_width: int = Field(default=64, ge=8)
+    depth: int = Field(default=2, ge=1)
     heads: int = Field(default=4, ge=1)
     batch_size: int = Field(default=64, ge=1)
-    steps: int = Field(default=3000, ge=1)
+    steps: int = Field(default=3200, ge=1)
     learning_rate: float = 1e-3
     warmup_steps: int = 100
     weight_decay: float = 0.04
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--encoder", type=Path, default=DEFAULT_ENCODER)
     for name, field in TrainSettings.model_fields.items():
         if field.annotation in (int, float):
-            parser.add_argument(f"--{name.replace('_', '-')}", type=field.annotation, default=field.default)
+            parser.add_argument(f"--{name.replace('_', '-')}", type=int if field.annotation is int else float, default=field.default)
     arguments = parser.parse_args(argv)
     settings = TrainSettings(**{name: getattr(arguments, name) for name in TrainSettings.model_fields})
     model, log = train(settings, TableSettings(), RECOMMENDED_PLANNING)
