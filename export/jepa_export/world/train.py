@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from jepa_export.world.encoder import ObservationEncoder
-from jepa_export.world.model import ActionSpace, EncoderSource, WorldModel, WorldModelConfig, _load_encoder, observation_encoder, save_world_model
+from jepa_export.world.model import ActionSpace, EncoderSource, WorldModel, WorldModelConfig, load_frozen_encoder, observation_encoder, save_world_model
 from jepa_export.world.predictor import ACPredictor, ACPredictorConfig
 from jepa_export.world.table import TRAINING_SEEDS, Table, TableSettings
 from jepa_media.pixels import normalise
@@ -36,7 +36,7 @@ TRAIN_LOG = "train_log.json"
 DEFAULT_ENCODER = Path("models/vljepa-demo")
 # The CEM settings the checkpoint recommends (config.json `planning`, the gateway's CEMSettings
 # names), tuned with `benchmarks/world_offline.py`.
-RECOMMENDED_PLANNING: dict[str, float] = {"horizon": 3, "samples": 128, "iterations": 4, "top_k": 12, "seed": 0}
+RECOMMENDED_PLANNING: dict[str, int | float] = {"horizon": 3, "samples": 128, "iterations": 4, "top_k": 12, "seed": 0}
 _SEED_STREAM = 100_000  # trajectory seeds of training seed S start at S * _SEED_STREAM
 
 
@@ -166,14 +166,14 @@ def predictor_config(settings: TrainSettings, encoder: ObservationEncoder) -> AC
     )
 
 
-def train(settings: TrainSettings, table_settings: TableSettings, planning: dict[str, float], model_name: str = "world-demo") -> tuple[WorldModel, dict[str, Any]]:
+def train(settings: TrainSettings, table_settings: TableSettings, planning: dict[str, int | float], model_name: str = "world-demo") -> tuple[WorldModel, dict[str, Any]]:
     """Collect and encode trajectories, train the predictor; returns the model and the training log.
     The config names the encoder by `settings.encoder` as given; `main` makes it relative to the folder."""
     torch.manual_seed(settings.seed)
     torch.set_num_threads(settings.threads)
     wall_start, cpu_start = time.perf_counter(), time.process_time()
     table = Table(table_settings)
-    encoder = observation_encoder(_load_encoder(settings.encoder), settings.pool)
+    encoder = observation_encoder(load_frozen_encoder(settings.encoder), settings.pool)
     config = WorldModelConfig(
         model_name=model_name,
         encoder=EncoderSource(source=str(settings.encoder), pool=settings.pool),
