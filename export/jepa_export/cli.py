@@ -12,6 +12,8 @@ from pydantic import ValidationError
 
 from jepa_export.checkpoints import VJEPA2_PRESETS, CheckpointError, save_random_vjepa2
 from jepa_export.demo.media import DemoMediaSettings, write_demo_media
+from jepa_export.world.episodes import write_scene
+from jepa_export.world.table import HELDOUT_SEEDS
 from jepa_export.parity import ParityThresholds
 from jepa_export.pipeline import run_export
 from jepa_export.report import failed_artifacts
@@ -32,6 +34,7 @@ EXAMPLES = """examples:
   jepa-export --vjepa2 DIR --threshold onnx_fp16.min_cosine=0.9995 --allow-drift
   jepa-export --vljepa models/vljepa-demo --world models/world-demo --target cpu   # plus the world model (Plan)
   jepa-export demo-media --checkpoint models/vljepa-demo --out artifacts/demo-media   # for `jepa-serve demo`
+  jepa-export world-scene --seed 1000003 --out artifacts/scene   # now.png, goal.png, state.txt for `jepa plan`
 Then load the repository in Triton and send one request per model: jepa-serve check artifacts/repository/cpu
 
 exit codes: 0 exported and verified; 1 an artifact missed its thresholds (see export_report.json);
@@ -96,7 +99,24 @@ def build_parser() -> argparse.ArgumentParser:
     media.add_argument("--clips-per-class", type=int, default=defaults.clips_per_class, help="gallery clips per class, 48 classes (default %(default)s)")
     media.add_argument("--event-videos", type=int, default=defaults.event_videos, help="multi-event videos (default %(default)s)")
     media.add_argument("--describe-videos", type=int, default=defaults.describe_videos, help="multi-event videos to caption (default %(default)s)")
+    scene = commands.add_parser(
+        "world-scene", help="write a held-out tabletop episode's observation, goal and state (for `jepa plan`)",
+        description="Render the start (now.png) and goal (goal.png) of one held-out episode of a world model's demo world, and its effector state (state.txt).",
+    )
+    scene.add_argument("--checkpoint", type=Path, default=Path("models/world-demo"), help="world-model checkpoint whose world to render (default %(default)s)")
+    scene.add_argument("--seed", type=int, default=HELDOUT_SEEDS[0], help="held-out episode seed (default %(default)s)")
+    scene.add_argument("--out", dest="scene_out", type=Path, default=Path("artifacts/scene"), help="output folder (default %(default)s)")
     return parser
+
+
+def world_scene(args: argparse.Namespace) -> int:
+    try:
+        written = write_scene(args.checkpoint, args.seed, args.scene_out)
+    except (ValidationError, OSError, ValueError) as error:
+        print(f"jepa-export world-scene: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {', '.join(map(str, written))}")
+    return 0
 
 
 def _thresholds(assignments: list[str]) -> dict[str, ParityThresholds]:
@@ -143,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo-media":
         return demo_media(args)
+    if args.command == "world-scene":
+        return world_scene(args)
     with tempfile.TemporaryDirectory() as scratch:
         try:
             vjepa2 = args.vjepa2

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel
 
-from jepa_export.world.table import HELDOUT_SEEDS, Episode, Table, TableState
+from jepa_export.world.table import HELDOUT_SEEDS, Episode, Table, TableSettings, TableState
 
 # One episode's controller: (observation image uint8 (S, S, 3), effector state (2,)) -> action (2,).
 Controller = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -105,3 +105,21 @@ def save_episode_strip(table: Table, states: list[TableState], goal: TableState,
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(strip).resize((strip.shape[1] * 3, strip.shape[0] * 3), Image.Resampling.NEAREST).save(path)
     return path
+
+
+def write_scene(checkpoint: Path, seed: int, out: Path) -> list[Path]:
+    """One episode of a world model's demo world as a user would send it to `jepa plan`: the start
+    image (`now.png`), the goal image (`goal.png`) and the effector state (`state.txt`, "x,y")."""
+    from jepa_export.world.model import CONFIG_FILE, WorldModelConfig
+
+    config = WorldModelConfig.model_validate_json((checkpoint / CONFIG_FILE).read_text())
+    if not config.world:
+        raise ValueError(f"{checkpoint}: its config.json names no demo world (world: {{}})")
+    table = Table(TableSettings.model_validate(config.world))
+    episode = table.episode(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "now.png", out / "goal.png", out / "state.txt"]
+    Image.fromarray(table.render(episode.start)).save(written[0])
+    Image.fromarray(table.render(episode.goal)).save(written[1])
+    written[2].write_text(",".join(f"{value:.4f}" for value in episode.start.effector) + "\n")
+    return written
