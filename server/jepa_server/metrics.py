@@ -108,6 +108,8 @@ class GatewayMetrics:
         # PlanService: action sequences rolled out (every CEM sample, and each returned plan's own
         # rollout), by where the rollout ran (triton: world_rollout, gateway: world_predictor steps).
         self.plan_rollouts = Counter("jepa_plan_rollouts", "Action sequences rolled out by the world model", ["rollout"], registry=self.registry)
+        for rollout in ("triton", "gateway"):  # both series exist from the start: the dashboard reads 0, not "no data"
+            self.plan_rollouts.labels(rollout)
         self.plan_iterations = Counter("jepa_plan_iterations", "CEM iterations finished", registry=self.registry)
         self.embedding_health = EmbeddingHealth(health_window)
         self.registry.register(self.embedding_health)
