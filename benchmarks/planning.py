@@ -33,15 +33,14 @@ from benchmarks.foreign_load import ForeignLoadMeter
 from benchmarks.processes import ServedStack
 from benchmarks.results import Machine, load_average
 from benchmarks.results_markdown import RESULTS_MD, update_section
+from benchmarks.world_offline import RolloutScorer
 from jepa_client import Client
 from jepa_client.planning import Observation, Plan, PlanOptions, PlanStep
 from jepa_export.pipeline import run_export
 from jepa_export.settings import ExportSettings
 from jepa_export.world.episodes import Controller, EpisodeResult, Policy, heldout_episodes, random_policy, run_episode, summarise
 from jepa_export.world.model import WorldModel, load_world_model
-from jepa_export.world.rollout import energies, rollout
 from jepa_export.world.table import Episode, Table, TableSettings, TableState
-from jepa_export.world.train import encode_frames
 from jepa_server.core.cem import CEMSettings, CrossEntropyMethod
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,19 +82,12 @@ class ServedPolicy:
 def straightforward_plan(world: WorldModel, observation: np.ndarray, state: np.ndarray, goal_image: np.ndarray, settings: CEMSettings) -> np.ndarray:
     """What a first implementation does: the same CEM, but every sample rolled out on its own,
     one predictor call per step (batch 1), in-process PyTorch."""
-    tokens = encode_frames(world, np.stack([observation, goal_image]))
-    observation_tokens, goal_tokens = tokens[:1], tokens[1:]
-    state_tensor = torch.from_numpy(np.asarray(state, np.float32))[None]
-    bounds = torch.tensor(world.config.actions.state_low), torch.tensor(world.config.actions.state_high)
+    scorer = RolloutScorer(world, goal_image)
+    observation_tokens = scorer.observe(observation)
     cem = CrossEntropyMethod(settings, np.asarray(world.config.actions.max_action))
-    with torch.no_grad():
-        for _ in range(settings.iterations):
-            samples = cem.sample()
-            objective = np.empty(len(samples))
-            for index, sequence in enumerate(samples):
-                predicted = rollout(world.predictor, observation_tokens, state_tensor, torch.from_numpy(sequence[None]), *bounds)
-                objective[index] = float(energies(predicted, goal_tokens)[0, -1])
-            cem.update(samples, objective)
+    for _ in range(settings.iterations):
+        samples = cem.sample()
+        cem.update(samples, np.concatenate([scorer.final_energies(observation_tokens, state, sequence[None]) for sequence in samples]))
     return cem.plan()
 
 

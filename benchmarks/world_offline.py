@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, help=f"results JSON (default: <checkpoint>/{RESULTS_FILE})")
-    parser.add_argument("--strip", type=Path, default=Path("docs/images/planned-episode.png"))
+    parser.add_argument("--strip", type=Path, help="also draw the first solved episode here (the README's picture is benchmarks.planning's)")
     for name in ("horizon", "samples", "iterations", "top_k"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int)
     parser.add_argument("--policies", nargs="+", choices=POLICIES, default=list(POLICIES))
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     report["checkpoint"] = str(arguments.checkpoint)
     out = arguments.out or arguments.checkpoint / RESULTS_FILE
     out.write_text(json.dumps(report, indent=2) + "\n")
-    if "planned" in arguments.policies:
+    if arguments.strip is not None and "planned" in arguments.policies:
         # The strip shows the first held-out episode the planner solved (its seed is in the JSON).
         solved = [result["seed"] for result in report["planned"]["episodes"] if result["success"]]  # type: ignore[index]
         episode = next(episode for episode in episodes if episode.seed == (solved or [episodes[0].seed])[0])

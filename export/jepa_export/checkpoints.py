@@ -113,14 +113,15 @@ def _quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(previous)
 
 
-def _listing(keys: list[str], limit: int = 8) -> str:
+def listing(keys: list[str], limit: int = 8) -> str:
+    """Keys for an error message: the first `limit`, then how many more."""
     shown = ", ".join(keys[:limit])
     return f"[{shown}{f', … {len(keys) - limit} more' if len(keys) > limit else ''}]"
 
 
 def _fit_problems(missing: list[str], unexpected: list[str], wrong_shapes: list[str]) -> str:
     parts = [
-        f"{label} {_listing(sorted(keys))}"
+        f"{label} {listing(sorted(keys))}"
         for label, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", wrong_shapes))
         if keys
     ]
@@ -183,7 +184,8 @@ def load_vjepa2_hf(directory: Path) -> torch.nn.Module:
     return model.eval()
 
 
-def _strip_prefixes(key: str) -> str:
+def strip_prefixes(key: str) -> str:
+    """An upstream key without its `module.` / `backbone.` prefixes (DDP and wrapper names)."""
     stripped = True
     while stripped:
         stripped = False
@@ -320,8 +322,8 @@ def load_vjepa2_official(file: Path, weights: OfficialWeights = "target_encoder"
         raise CheckpointError(f"{file}: not a PyTorch checkpoint ({type(error).__name__}: {error})") from error
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get(weights), dict):
         held = sorted(str(key) for key in checkpoint) if isinstance(checkpoint, dict) else [type(checkpoint).__name__]
-        raise CheckpointError(f"{file}: weights {weights!r} not found; the file holds {_listing(held)}")
-    upstream = {_strip_prefixes(key): tensor for key, tensor in checkpoint[weights].items() if isinstance(tensor, torch.Tensor)}
+        raise CheckpointError(f"{file}: weights {weights!r} not found; the file holds {listing(held)}")
+    upstream = {strip_prefixes(key): tensor for key, tensor in checkpoint[weights].items() if isinstance(tensor, torch.Tensor)}
     # The released checkpoints keep a sin-cos `pos_embed` that their RoPE encoders never read
     # (upstream loads them with strict=False for that reason); transformers' V-JEPA 2 is RoPE only.
     upstream.pop("pos_embed", None)

@@ -69,6 +69,7 @@ def _action_parameters(world: WorldModel) -> dict[str, str]:
         "jepa.max_horizon": str(world.config.max_horizon),
         "jepa.tokens": str(world.predictor.config.tokens_per_frame),
         "jepa.token_dim": str(world.predictor.config.embed_dim),
+        "jepa.plan_defaults": json.dumps(world.config.planning, sort_keys=True),
     }
 
 
@@ -88,7 +89,6 @@ def rollout_settings(world: WorldModel, world_space: str) -> ModelSettings:
         parameters={
             "jepa.role": "world_rollout",
             "jepa.world_space": world_space,
-            "jepa.plan_defaults": json.dumps(world.config.planning, sort_keys=True),
             **_action_parameters(world),
         },
     )

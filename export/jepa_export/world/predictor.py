@@ -21,7 +21,7 @@ import torch
 from pydantic import BaseModel, Field
 from torch import nn
 
-from jepa_export.checkpoints import CheckpointError, _listing, _strip_prefixes
+from jepa_export.checkpoints import CheckpointError, listing, strip_prefixes
 
 # Attention heads are not visible in the weights: upstream's `vit_ac_predictor` default.
 UPSTREAM_AC_HEADS = 16
@@ -197,7 +197,7 @@ def config_from_official(state_dict: dict[str, torch.Tensor], grid_height: int, 
         action = state_dict["action_encoder.weight"]
         fc1 = state_dict["predictor_blocks.0.mlp.fc1.weight"]
     except KeyError as error:
-        raise CheckpointError(f"not a V-JEPA 2-AC predictor: missing {error.args[0]}; it holds {_listing(sorted(state_dict))}") from error
+        raise CheckpointError(f"not a V-JEPA 2-AC predictor: missing {error.args[0]}; it holds {listing(sorted(state_dict))}") from error
     depth = 1 + max(int(match.group(1)) for key in state_dict if (match := re.match(r"^predictor_blocks\.(\d+)\.", key)))
     width = embed.shape[0]
     return ACPredictorConfig(
@@ -214,8 +214,8 @@ def load_official_predictor(file: Path, grid_height: int, grid_width: int, num_h
         raise CheckpointError(f"{file}: not a PyTorch checkpoint ({type(error).__name__}: {error})") from error
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("predictor"), dict):
         held = sorted(map(str, checkpoint)) if isinstance(checkpoint, dict) else [type(checkpoint).__name__]
-        raise CheckpointError(f"{file}: no 'predictor' weights; the file holds {_listing(held)}")
-    state_dict = {_strip_prefixes(key): tensor for key, tensor in checkpoint["predictor"].items()}
+        raise CheckpointError(f"{file}: no 'predictor' weights; the file holds {listing(held)}")
+    state_dict = {strip_prefixes(key): tensor for key, tensor in checkpoint["predictor"].items()}
     try:
         config = config_from_official(state_dict, grid_height, grid_width, num_heads)
     except CheckpointError as error:
@@ -225,6 +225,6 @@ def load_official_predictor(file: Path, grid_height: int, grid_width: int, num_h
     missing, unexpected = [key for key in expected if key not in state_dict], [key for key in state_dict if key not in expected]
     wrong = [f"{key} {tuple(state_dict[key].shape)} vs {tuple(tensor.shape)}" for key, tensor in expected.items() if key in state_dict and state_dict[key].shape != tensor.shape]
     if missing or unexpected or wrong:
-        raise CheckpointError(f"{file}: predictor does not fit a V-JEPA 2-AC predictor: missing {_listing(missing)}, unexpected {_listing(unexpected)}, wrong shapes {_listing(wrong)}")
+        raise CheckpointError(f"{file}: predictor does not fit a V-JEPA 2-AC predictor: missing {listing(missing)}, unexpected {listing(unexpected)}, wrong shapes {listing(wrong)}")
     predictor.load_state_dict(state_dict, strict=True)
     return predictor.eval()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shlex
 import sys
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
+from jepa_export.vljepa.train import warmup_cosine
 from jepa_export.world.encoder import ObservationEncoder
 from jepa_export.world.model import ActionSpace, EncoderSource, WorldModel, WorldModelConfig, load_frozen_encoder, observation_encoder, save_world_model
 from jepa_export.world.predictor import ACPredictor, ACPredictorConfig
@@ -151,13 +151,6 @@ def trajectory_seeds(settings: TrainSettings) -> tuple[range, range]:
     return training, validation
 
 
-def learning_rate(step: int, settings: TrainSettings) -> float:
-    if step < settings.warmup_steps:
-        return settings.learning_rate * (step + 1) / settings.warmup_steps
-    progress = (step - settings.warmup_steps) / max(1, settings.steps - settings.warmup_steps)
-    return settings.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
-
-
 def predictor_config(settings: TrainSettings, encoder: ObservationEncoder) -> ACPredictorConfig:
     side = encoder.pooled_side
     return ACPredictorConfig(
@@ -191,17 +184,17 @@ def train(settings: TrainSettings, table_settings: TableSettings, planning: dict
 
     predictor = model.predictor.train()
     optimizer = torch.optim.AdamW(predictor.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    scheduler = warmup_cosine(optimizer, settings.warmup_steps, settings.steps)
     generator = torch.Generator().manual_seed(settings.seed)
     curve: list[dict[str, float]] = []
     running = np.zeros(2)
     progress = tqdm(range(settings.steps), desc="train AC predictor", mininterval=5)
     for step in progress:
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, settings)
         teacher_loss, rollout_loss = window_losses(predictor, sample_windows(data, settings.batch_size, settings.window, generator), settings.auto_steps)
         optimizer.zero_grad()
         (teacher_loss + rollout_loss).backward()
         optimizer.step()
+        scheduler.step()
         running += [teacher_loss.item(), rollout_loss.item()]
         if (step + 1) % settings.log_every == 0 or step + 1 == settings.steps:
             count = (step % settings.log_every) + 1

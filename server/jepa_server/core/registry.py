@@ -280,7 +280,7 @@ def _world_model(world_space: str, parts: dict[str, ServedModel]) -> WorldModel:
         max_action=np.asarray(actions.floats("jepa.max_action", action_dim), dtype=np.float32),
         state_low=np.asarray(actions.floats("jepa.state_low", action_dim), dtype=np.float32),
         state_high=np.asarray(actions.floats("jepa.state_high", action_dim), dtype=np.float32),
-        plan_defaults=_plan_defaults(_Parameters(parts[WORLD_ROLLOUT])) if WORLD_ROLLOUT in parts else {},
+        plan_defaults=_plan_defaults(actions),
     )
 
 
