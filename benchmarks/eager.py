@@ -5,6 +5,8 @@ study can alternate eager and served measurements round after round.
 
 Video: the exported module itself (V-JEPA 2 -> mean of last hidden states -> L2) on tensors that
 are already decoded and normalised. Text: sentence-transformers' `encode` on the bundled MiniLM.
+Matmul: square fp32 products of each size (`batch_sizes`), the CPU's fp32 ceiling as this torch
+(oneDNN / MKL, every core) reaches it: no fp32 runtime does a clip's products faster.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pydantic import BaseModel
 
 
 class EagerSpec(BaseModel):
-    kind: Literal["video", "text"]
+    kind: Literal["video", "text", "matmul"]
     checkpoint: str = ""
     batch_sizes: list[int]
     duration_s: float
@@ -39,11 +41,16 @@ class EagerPoint(BaseModel):
     cpu_s: float
 
     @property
+    def matmul_gflops(self) -> float:
+        """For a matmul point: GFLOP/s of its (batch_size x batch_size) products."""
+        return 2 * self.batch_size**3 * self.calls / self.seconds / 1e9
+
+    @property
     def cpu_ms_per_item(self) -> float:
         return 1000 * self.cpu_s / max(self.calls * self.batch_size, 1)
 
 
-def _time_calls(function: Callable[[], None], batch_size: int, duration_s: float) -> EagerPoint:
+def _time_calls(function: Callable[[], object], batch_size: int, duration_s: float) -> EagerPoint:
     """One warm-up call, then calls until `duration_s` has passed (at least two)."""
     function()
     calls, started, cpu_started = 0, time.perf_counter(), time.process_time()
@@ -94,12 +101,20 @@ class _Models:
                 for batch in spec.batch_sizes:
                     pixels = torch.randn(batch, geometry.frames_per_clip, 3, geometry.crop_size, geometry.crop_size)
                     points.append(_time_calls(partial(encoder, pixels), batch, spec.duration_s))
+            elif spec.kind == "matmul":
+                for size in spec.batch_sizes:
+                    left, right = torch.randn(size, size), torch.randn(size, size)
+                    point = _time_calls(partial(torch.mm, left, right), 1, spec.duration_s)
+                    points.append(point.model_copy(update={"batch_size": size}))
             else:
                 model = self.text()
                 for batch in spec.batch_sizes:
                     texts = (spec.texts * (1 + batch // max(len(spec.texts), 1)))[:batch]
                     points.append(_time_calls(partial(model.encode, texts, batch_size=batch, normalize_embeddings=True), batch, spec.duration_s))
         return points
+
+
+MATMUL_SIZES = [1024, 2048]
 
 
 class EagerWorker:
@@ -128,6 +143,12 @@ class EagerWorker:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def matmul_ceiling_gflops(worker: EagerWorker, duration_s: float) -> float:
+    """The fastest of the square fp32 products, GFLOP/s on every core."""
+    points = worker.measure(EagerSpec(kind="matmul", batch_sizes=MATMUL_SIZES, duration_s=duration_s))
+    return max(point.matmul_gflops for point in points)
 
 
 def serve() -> None:

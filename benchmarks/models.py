@@ -176,3 +176,14 @@ def served_layout(model_dir: Path) -> tuple[int, int]:
     config = text_format.Parse((model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
     threads = int(config.parameters["jepa.intra_op_threads"].string_value or 0) if "jepa.intra_op_threads" in config.parameters else 0
     return config.instance_group[0].count or 1, threads or (os.cpu_count() or 1)
+
+
+def encoder_gflops(config: dict) -> float:
+    """Multiply-adds x 2 of one clip through the encoder: the linear layers per token, attention
+    scores and values per token pair, and the tubelet embedding."""
+    hidden, layers = config["hidden_size"], config["num_hidden_layers"]
+    tokens = (config["frames_per_clip"] // config["tubelet_size"]) * (config["crop_size"] // config["patch_size"]) ** 2
+    mlp = int(hidden * config.get("mlp_ratio", 4.0))
+    per_layer = tokens * (4 * hidden * hidden + 2 * hidden * mlp) + 2 * tokens * tokens * hidden
+    embedding = tokens * 3 * config["tubelet_size"] * config["patch_size"] ** 2 * hidden
+    return 2 * (layers * per_layer + embedding) / 1e9

@@ -5,6 +5,7 @@ while it is measured:
 - the runtime alone, in this process: the served artifact of each precision through the runtime,
   threads and instances `model.py` uses, on the same preprocessed input (the ceiling of serving);
 - served: client -> gateway -> Triton, at fp32 (the layout `--tune` measured), int8 and bf16.
+Each round also times square fp32 products on every core: the ceiling that bounds fp32 speed-ups.
 The served side still pays for gRPC, resizing, cropping and normalising in the gateway."""
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import numpy as np
 
 from benchmarks.calls import embed_text_call, embed_video_call, gateway_client
 from benchmarks.context import StudyContext
-from benchmarks.eager import EagerPoint, EagerSpec, EagerWorker
+from benchmarks.eager import EagerPoint, EagerSpec, EagerWorker, matmul_ceiling_gflops
 from benchmarks.loadgen import LoadPoint, closed_loop
-from benchmarks.models import ExportedModels, ServedModel, assemble_repository, client_frames, model_parameters, model_tokenizer, served_layout, served_version_dir
+from benchmarks.models import (
+    ExportedModels, ServedModel, assemble_repository, client_frames, encoder_gflops, model_parameters, model_tokenizer, served_layout, served_version_dir,
+)
 from benchmarks.processes import ServedStack
 from benchmarks.results import Cell, Goal, Plot, PlotSeries, Table
 from benchmarks.workloads import sentences
@@ -103,6 +106,26 @@ def _served_cpu_ms(point: LoadPoint) -> float:
     return point.cpu_ms_per_item.get("gateway", 0.0) + point.cpu_ms_per_item.get("triton", 0.0)
 
 
+def _fp32_ceiling_table(exports: dict[int, ExportedModels], cache_dir: Path, eager: dict[str, list[list[EagerPoint]]], ceilings: list[float]) -> Table:
+    """How fast eager already runs a clip's arithmetic against the CPU's fp32 products: the
+    ceiling over eager bounds what any fp32 runtime could gain (non-product work only lowers it)."""
+    rows: list[list[Cell]] = []
+    for crop, export in exports.items():
+        config = json.loads((export.checkpoint_dir(cache_dir) / "config.json").read_text())
+        gflop = encoder_gflops(config)
+        eager_gflops = [gflop * max(p.items_per_s for p in points) for points in eager[f"vjepa2_{crop}px"]]
+        bounds = [ceiling / achieved for ceiling, achieved in zip(ceilings, eager_gflops)]
+        rows.append([
+            f"vjepa2_{crop}px", round(gflop, 1), round(statistics.median(eager_gflops), 1), round(statistics.median(ceilings), 1),
+            f"{statistics.median(eager_gflops) / statistics.median(ceilings):.0%}", round(statistics.median(bounds), 2), ", ".join(f"{b:.2f}" for b in bounds),
+        ])
+    return Table(
+        title="fp32 ceiling: eager's GFLOP/s against square fp32 products on every core (same rounds)",
+        columns=["model", "GFLOP per clip", "eager GFLOP/s", "matmul ceiling GFLOP/s", "eager of ceiling", "most any fp32 runtime could gain (×)", "per round"],
+        rows=rows,
+    )
+
+
 def run(context: StudyContext) -> Path:
     settings = context.settings
     result = context.new_result(
@@ -127,6 +150,7 @@ def run(context: StudyContext) -> Path:
     }
     eager_specs["text_encoder"] = EagerSpec(kind="text", batch_sizes=settings.text_batch_sizes, duration_s=settings.duration_s, texts=sentences(256, seed=2))
     eager: dict[str, list[list[EagerPoint]]] = {base: [] for base in eager_specs}
+    ceilings: list[float] = []  # the fp32 matmul ceiling, GFLOP/s, once per round
     alone: dict[str, list[LayoutMeasurement]] = {variant.name: [] for variant in variants}
     served: dict[str, list[list[LoadPoint]]] = {variant.name: [] for variant in variants}
     with EagerWorker() as worker, context.stack(repository, "served") as stack:
@@ -136,6 +160,7 @@ def run(context: StudyContext) -> Path:
                 if side == "eager":
                     for base, spec in eager_specs.items():
                         eager[base].append(worker.measure(spec))
+                    ceilings.append(matmul_ceiling_gflops(worker, settings.duration_s))
                 elif side == "alone":
                     for variant in variants:
                         duration = settings.video_duration_s if variant.kind == "video" else settings.duration_s
@@ -182,6 +207,7 @@ def run(context: StudyContext) -> Path:
         columns=["model", "precision", "unit", "served", "served at", "runtime alone", "eager", "eager at", "served / eager", "per round"],
         rows=rows,
     ))
+    result.tables.append(_fp32_ceiling_table(exports, settings.cache_dir, eager, ceilings))
     result.tables.append(Table(
         title="CPU ms per item (served = gateway + Triton and its stubs; runtime alone = this process)",
         columns=["model", "precision", "served", "runtime alone", "eager", "served / runtime alone"],
@@ -200,6 +226,7 @@ def run(context: StudyContext) -> Path:
         "served": {name: [[p.model_dump() for p in points] for points in rounds] for name, rounds in served.items()},
         "runtime_alone": {name: [m.model_dump() for m in rounds] for name, rounds in alone.items()},
         "eager": {name: [[p.model_dump() for p in points] for points in rounds] for name, rounds in eager.items()},
+        "matmul_ceiling_gflops": ceilings,
         "layouts": {variant.name: served_layout(repository / variant.name) for variant in variants},
         # What `--tune` measured at export for each served model: graph recipes and serving layouts.
         "export_tuning": {variant.base: _export_tuning(variant.source) for variant in variants},

@@ -27,7 +27,7 @@ from jepa_export.checkpoints import CheckpointError
 from jepa_export.jobs import ExportJob, JobFactory, bundled_text_encoder_job, video_encoder_job
 from jepa_export.onnx_export import GraphRecipe, convert_to_fp16, export_onnx, fuse_graph
 from jepa_export.parity import ArtifactCheck, InputSet, OnnxRunner, Runner, ServedRunner, check_artifact, reference_inputs
-from jepa_export.precision import bf16_unavailable_reason, build_bf16, build_int8, openvino_installed
+from jepa_export.precision import Feeds, bf16_unavailable_reason, build_bf16, build_int8, openvino_installed
 from jepa_export.rope import tabulated_rope
 from jepa_export.report import ExportReport, ModelReport, QualityCheck, summary_tables
 from jepa_export.repository import CPU_ONLY_PRECISIONS, PRECISION_ARTIFACTS, VERSIONS, ModelSettings, Precision, RuntimeSpec, Target, write_ensemble, write_model
@@ -39,9 +39,8 @@ from jepa_export.triton_python_model import runtime_spec
 _TUNED_RUNTIMES: dict[Precision, list[RuntimeSpec]] = {
     "fp32": [RuntimeSpec(), RuntimeSpec(runtime="openvino")],
     "fp16": [RuntimeSpec()],
-    "int8": [RuntimeSpec()],
     "bf16": [RuntimeSpec(runtime="openvino", inference_precision="bf16")],
-}
+}  # int8: the runtime its quantization was made for (`runtime.json` of the artifact)
 
 
 class BuiltModel(BaseModel, arbitrary_types_allowed=True):
@@ -51,6 +50,10 @@ class BuiltModel(BaseModel, arbitrary_types_allowed=True):
     files: dict[str, Path] = Field(default_factory=dict)
     runners: dict[str, Callable[[], Runner]] = Field(default_factory=dict)
     graph_recipe: str = ""
+    # The graph OpenVINO's artifacts (int8, bf16) start from: the job's first recipe that passed,
+    # which `tune` may not have chosen for ONNX Runtime (V-JEPA 2's constant rotary tables: on
+    # OpenVINO upstream's rotation runs as reference Split/Concat kernels, a third of an int8 clip).
+    openvino_graph: Path | None = None
     graph_candidates: list[GraphCandidate] = Field(default_factory=list)
     # Per CPU precision built: runtime, instances and threads measured with `tune`.
     serving: dict[Precision, ServingChoice] = Field(default_factory=dict)
@@ -113,11 +116,27 @@ def _build_fp32(name: str, built: BuiltModel, input_sets: list[InputSet], settin
     if not exported:
         raise CheckpointError(f"{name}: no exporter could trace it: {'; '.join(str(c.error) for c in built.graph_candidates)}")
     _, chosen, built.graph_recipe = min(exported, key=lambda entry: entry[0])
-    # Moved, not linked: onnx refuses to load weights from a file with several hard links.
-    for source in [chosen, *chosen.parent.glob(f"{chosen.name}.data")]:
-        source.replace(fp32_file.parent / source.name)
+    preferred = next((path for ms, path, _ in exported if ms != float("inf")), chosen)
+    built.openvino_graph = fp32_file
+    if preferred != chosen:
+        built.openvino_graph = _move_graph(preferred, fp32_file.parent / "openvino-graph")
+    _move_graph(chosen, fp32_file.parent)
     shutil.rmtree(fp32_file.parent / "graphs")
     return fp32_file
+
+
+def _move_graph(graph: Path, folder: Path) -> Path:
+    """Moved, not linked: onnx refuses to load weights from a file with several hard links."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in [graph, *graph.parent.glob(f"{graph.name}.data")]:
+        source.replace(folder / source.name)
+    return folder / graph.name
+
+
+def _calibration(input_sets: list[InputSet]) -> list[Feeds]:
+    """Each row of the real inputs as a batch of one: what static quantization calibrates on."""
+    feeds = [input_set.feeds for input_set in input_sets if input_set.real]
+    return [{name: array[row : row + 1] for name, array in batch.items()} for batch in feeds for row in range(next(iter(batch.values())).shape[0])]
 
 
 def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], settings: ExportSettings, tensorrt_skipped: str | None, step: Callable[[str], None]) -> None:
@@ -137,7 +156,10 @@ def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], s
             built.files["onnx_fp16"] = fp16_file
             built.runners["onnx_fp16"] = partial(OnnxRunner, fp16_file, "cuda") if cuda else _cpu_runner(folder, job)
         elif precision == "int8":
-            built.files["onnx_int8"] = build_int8(fp32_file, folder, settings.int8)
+            openvino_graph = built.openvino_graph or fp32_file
+            built.files["onnx_int8"], fallback = build_int8(fp32_file, openvino_graph, folder, settings.int8, _calibration(input_sets))
+            if fallback is not None:
+                built.skipped["int8 static"] = f"{fallback}: dynamic quantization, run by ONNX Runtime"
             built.runners["onnx_int8"] = _cpu_runner(folder, job)
         elif precision == "bf16":
             reason = bf16_unavailable_reason()
@@ -146,7 +168,7 @@ def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], s
                     raise CheckpointError(f"precision bf16 for {name}: {reason}")
                 built.skipped["bf16"] = reason
                 continue
-            built.files["openvino_bf16"] = build_bf16(fp32_file, folder)
+            built.files["openvino_bf16"] = build_bf16(built.openvino_graph or fp32_file, folder)
             built.runners["openvino_bf16"] = _cpu_runner(folder, job)
     step("tensorrt")
     if settings.tensorrt and tensorrt_skipped is None:
@@ -179,10 +201,11 @@ def _verify(built: BuiltModel, input_sets: list[InputSet], settings: ExportSetti
 def _tune_serving(name: str, built: BuiltModel, input_sets: list[InputSet], settings: ExportSettings) -> None:
     """Runtime, instances and threads of every verified precision, measured on its real inputs."""
     real = next(input_set for input_set in input_sets if input_set.real)
-    for precision, runtimes in _TUNED_RUNTIMES.items():
+    for precision in VERSIONS:
         artifact_dir = built.artifact_dir(precision)
         if artifact_dir is None:
             continue
+        runtimes = _TUNED_RUNTIMES.get(precision) or [RuntimeSpec.model_validate(runtime_spec(artifact_dir))]
         built.serving[precision] = choose_serving(
             artifact_dir, [spec for spec in runtimes if spec.runtime == "onnxruntime" or openvino_installed()],
             built.job.settings.output_names, real.feeds, settings.output_dir / "tuning" / name / precision, settings.tune_seconds,

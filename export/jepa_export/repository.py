@@ -20,7 +20,7 @@ from tritonclient.grpc import model_config_pb2 as mc
 # cpu: python backend + ONNX Runtime (the bundled tritonserver); gpu: onnxruntime_onnx (NGC
 # image); tensorrt: tensorrt_plan built on the GPU that will serve it.
 Target = Literal["cpu", "gpu", "tensorrt"]
-# fp32 and fp16 are ONNX graphs for any target; int8 (an ONNX Runtime quantized graph) and bf16
+# fp32 and fp16 are ONNX graphs for any target; int8 (a quantized graph, OpenVINO or ONNX Runtime) and bf16
 # (OpenVINO running the fp32 graph in bf16) are CPU precisions, served by the `cpu` target only.
 Precision = Literal["fp32", "fp16", "int8", "bf16"]
 CPU_ONLY_PRECISIONS: frozenset[Precision] = frozenset({"int8", "bf16"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import torch
 from pydantic import BaseModel, Field, model_validator
@@ -43,10 +44,13 @@ class QualityGate(BaseModel):
 
 
 class Int8Settings(BaseModel):
-    """ONNX Runtime dynamic quantization: int8 weights, activations quantized per call (u8, VNNI)."""
+    """static: NNCF post-training quantization calibrated on the real inputs, run by OpenVINO
+    (needs openvino and nncf, else dynamic). dynamic: ONNX Runtime's, int8 weights and
+    activations quantized per call (u8, VNNI), attention left fp32."""
 
+    method: Literal["static", "dynamic"] = "static"
+    # dynamic only: per-channel weight scales, and the node types whose weight inputs are quantized.
     per_channel: bool = True
-    # Node types whose weight inputs are quantized.
     op_types: list[str] = Field(default_factory=lambda: ["MatMul"])
 
 

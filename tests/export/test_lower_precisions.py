@@ -41,19 +41,52 @@ def int8_export(tmp_path_factory: pytest.TempPathFactory, tiny_vjepa2_dir: Path)
     return output_dir
 
 
-def test_int8_is_version_3_run_by_onnx_runtime_and_judged_on_the_decoded_clip(int8_export: Path):
+def _products(graph_file: Path) -> dict[str, tuple[int, int]]:
+    """Per product op type (MatMul, Attention): (nodes, nodes whose first two inputs come
+    through DequantizeLinear, i.e. run on int8)."""
+    import onnx
+
+    graph = onnx.load(str(graph_file)).graph
+    producers = {output: node.op_type for node in graph.node for output in node.output}
+    counts: dict[str, tuple[int, int]] = {}
+    for node in graph.node:
+        if node.op_type in ("MatMul", "Attention"):
+            total, quantized = counts.get(node.op_type, (0, 0))
+            counts[node.op_type] = (total + 1, quantized + all(producers.get(name) == "DequantizeLinear" for name in node.input[:2]))
+    return counts
+
+
+def test_int8_is_version_3_statically_quantized_run_by_openvino_and_judged_on_the_decoded_clip(int8_export: Path):
     report = json.loads((int8_export / "export_report.json").read_text())
     int8 = _artifact(report, "vjepa2_encoder", "onnx_int8")
-    assert int8["passed"] and int8["runtime"].startswith("onnxruntime")
+    assert int8["passed"] and int8["runtime"].startswith("openvino")
     judged = {result["inputs"]: result["judged"] for result in int8["parity"]}
     assert judged == {"random b=2": False, "decoded clip": True}
     model_dir = int8_export / "repository" / "cpu" / "vjepa2_encoder"
     assert list(_config(model_dir).version_policy.specific.versions) == [3]
-    assert json.loads((model_dir / "3" / "runtime.json").read_text())["runtime"] == "onnxruntime"
-    # Quantized: the graph holds integer weights and dynamic quantization of activations.
+    assert json.loads((model_dir / "3" / "runtime.json").read_text())["runtime"] == "openvino"
+    # Attention's query and key are quantized (activation x activation), and most linear layers.
+    products = _products(model_dir / "3" / "model.onnx")
+    attentions, quantized_attentions = products["Attention"]
+    assert attentions == quantized_attentions == 2  # the tiny model's two layers
+    matmuls, quantized_matmuls = products["MatMul"]
+    assert quantized_matmuls >= 0.75 * matmuls
+
+
+def test_int8_without_openvino_falls_back_to_dynamic_quantization_run_by_onnx_runtime(tmp_path: Path, monkeypatch):
+    from jepa_export import precision
+
+    monkeypatch.setattr(precision, "static_int8_unavailable_reason", lambda: "nncf not installed")
+    code = main([
+        "--random-vjepa2", "tiny", "--no-text-encoder", "--out", str(tmp_path), "--target", "cpu", "--no-tensorrt",
+        "--precision", "int8", "--parity-batches", "1",
+    ])
+    assert code == 0
+    version_dir = tmp_path / "repository" / "cpu" / "vjepa2_encoder" / "3"
+    assert json.loads((version_dir / "runtime.json").read_text())["runtime"] == "onnxruntime"
     import onnx
 
-    ops = {node.op_type for node in onnx.load(str(model_dir / "3" / "model.onnx")).graph.node}
+    ops = {node.op_type for node in onnx.load(str(version_dir / "model.onnx")).graph.node}
     assert {"DynamicQuantizeLinear", "MatMulInteger"} & ops or "DynamicQuantizeMatMul" in ops
 
 
@@ -97,8 +130,8 @@ def test_a_broken_quantization_is_refused_and_nothing_is_written(tmp_path: Path,
     from jepa_export import pipeline
     from jepa_export.precision import build_int8
 
-    def scrambled_int8(fp32_file, folder, settings):
-        destination = build_int8(fp32_file, folder, settings)
+    def scrambled_int8(*arguments):
+        destination, fallback = build_int8(*arguments)
         model = onnx.load(str(destination))
         for tensor in model.graph.initializer:
             weights = numpy_helper.to_array(tensor)
@@ -110,7 +143,7 @@ def test_a_broken_quantization_is_refused_and_nothing_is_written(tmp_path: Path,
                 continue
             tensor.CopyFrom(numpy_helper.from_array(broken, tensor.name))
         onnx.save(model, str(destination))
-        return destination
+        return destination, fallback
 
     monkeypatch.setattr(pipeline, "build_int8", scrambled_int8)
     arguments = ["--random-vjepa2", "tiny", "--no-text-encoder", "--no-tensorrt", "--target", "cpu", "--parity-batches", "1", "--precision", "int8"]
