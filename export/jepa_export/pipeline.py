@@ -52,7 +52,7 @@ class BuiltModel(BaseModel, arbitrary_types_allowed=True):
     graph_recipe: str = ""
     # The graph OpenVINO's artifacts (int8, bf16) start from: the job's first recipe that passed,
     # which `tune` may not have chosen for ONNX Runtime (V-JEPA 2's constant rotary tables: on
-    # OpenVINO upstream's rotation runs as reference Split/Concat kernels, a third of an int8 clip).
+    # OpenVINO upstream's rotation runs as reference Split/Concat kernels, about a third of an int8 clip).
     openvino_graph: Path | None = None
     graph_candidates: list[GraphCandidate] = Field(default_factory=list)
     # Per CPU precision built: runtime, instances and threads measured with `tune`.

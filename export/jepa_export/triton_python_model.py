@@ -83,7 +83,7 @@ class _OpenVino:
         import openvino
 
         # Unpinned: each Triton instance is a process of its own, and pinned one-thread instances
-        # all land on the first core (two measured 9.7 clips/s unpinned 19.7).
+        # all land on the same core (two of them ran at half the speed of one).
         properties = {
             "INFERENCE_PRECISION_HINT": inference_precision, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "ENABLE_CPU_PINNING": False,
         }
