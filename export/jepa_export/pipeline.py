@@ -135,8 +135,10 @@ def _move_graph(graph: Path, folder: Path) -> Path:
 
 def _calibration(input_sets: list[InputSet]) -> list[Feeds]:
     """Each row of the real inputs as a batch of one: what static quantization calibrates on."""
-    feeds = [input_set.feeds for input_set in input_sets if input_set.real]
-    return [{name: array[row : row + 1] for name, array in batch.items()} for batch in feeds for row in range(next(iter(batch.values())).shape[0])]
+    return [
+        {name: array[row : row + 1] for name, array in input_set.feeds.items()}
+        for input_set in input_sets if input_set.real for row in range(input_set.batch_size)
+    ]
 
 
 def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], settings: ExportSettings, tensorrt_skipped: str | None, step: Callable[[str], None]) -> None:
@@ -148,6 +150,7 @@ def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], s
     built.files["onnx_fp32"] = fp32_file
     built.runners["onnx_fp32"] = (lambda: OnnxRunner(fp32_file, "cuda")) if cuda else _cpu_runner(fp32_file.parent, job)
     step("lower precisions")
+    openvino_graph = built.openvino_graph or fp32_file
     # bf16 last: it hard-links the fp32 graph, which the other conversions must still be able to load.
     for precision in sorted(settings.precisions_built(name), key=list(VERSIONS).index):
         folder = settings.output_dir / "onnx" / name / precision
@@ -156,7 +159,6 @@ def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], s
             built.files["onnx_fp16"] = fp16_file
             built.runners["onnx_fp16"] = partial(OnnxRunner, fp16_file, "cuda") if cuda else _cpu_runner(folder, job)
         elif precision == "int8":
-            openvino_graph = built.openvino_graph or fp32_file
             built.files["onnx_int8"], fallback = build_int8(fp32_file, openvino_graph, folder, settings.int8, _calibration(input_sets))
             if fallback is not None:
                 built.skipped["int8 static"] = f"{fallback}: dynamic quantization, run by ONNX Runtime"
@@ -168,7 +170,7 @@ def _build_artifacts(name: str, built: BuiltModel, input_sets: list[InputSet], s
                     raise CheckpointError(f"precision bf16 for {name}: {reason}")
                 built.skipped["bf16"] = reason
                 continue
-            built.files["openvino_bf16"] = build_bf16(built.openvino_graph or fp32_file, folder)
+            built.files["openvino_bf16"] = build_bf16(openvino_graph, folder)
             built.runners["openvino_bf16"] = _cpu_runner(folder, job)
     step("tensorrt")
     if settings.tensorrt and tensorrt_skipped is None:

@@ -16,9 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
-import onnx
-
 import numpy as np
+import onnx
 
 from jepa_export.repository import RUNTIME_FILE, RuntimeSpec
 from jepa_export.settings import Int8Settings

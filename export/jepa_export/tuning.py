@@ -20,14 +20,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 from pydantic import BaseModel
 
-from jepa_export.precision import link_graph, write_runtime
+from jepa_export.precision import Feeds, link_graph, write_runtime
 from jepa_export.repository import RuntimeSpec
 from jepa_export.triton_python_model import DEFAULT_GROUP_OVERHEAD_TOKENS, load_runtime, run_batch
 
-Feeds = dict[str, np.ndarray]
 
 
 class GraphCandidate(BaseModel):
